@@ -1,0 +1,117 @@
+"""Chat client over the openai SDK: JSON-schema calls for extraction, streaming for the app."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from .config import LLMConfig
+from .errors import ModelError
+
+__all__ = ["ChatClient"]
+
+logger = logging.getLogger(__name__)
+
+Message = dict[str, str]
+
+
+class ChatClient:
+    """OpenAI-compatible chat: OpenAI, Ollama, vLLM, llama.cpp, the local SmolLM2, the stub."""
+
+    def __init__(self, config: LLMConfig) -> None:
+        self.config = config
+        self._schema_supported = True
+        self._sync: openai.OpenAI | None = None
+        self._async: openai.AsyncOpenAI | None = None
+
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    def base_url(self) -> str | None:
+        if self.config.provider == "local":
+            from .local_llm import local_chat_base_url
+
+            return local_chat_base_url()
+        return self.config.base_url
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "api_key": self.config.api_key or "not-needed",
+            "base_url": self.base_url(),
+            "timeout": self.config.timeout,
+            "max_retries": self.config.max_retries,
+        }
+
+    @property
+    def sync_client(self) -> openai.OpenAI:
+        if self._sync is None:
+            self._sync = openai.OpenAI(**self._client_kwargs())
+        return self._sync
+
+    @property
+    def async_client(self) -> openai.AsyncOpenAI:
+        if self._async is None:
+            self._async = openai.AsyncOpenAI(**self._client_kwargs())
+        return self._async
+
+    def complete_json(self, messages: list[Message], name: str, schema: dict[str, Any]) -> str:
+        """One chat completion constrained to `schema`; returns the raw content.
+
+        Structured output first; a server that rejects `json_schema` gets `json_object`
+        from then on (the prompt itself describes the shape).
+        """
+        if self._schema_supported:
+            response_format: dict[str, Any] = {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": schema, "strict": True},
+            }
+            try:
+                return self._complete(messages, response_format)
+            except openai.BadRequestError as exc:
+                logger.warning("%s rejected json_schema (%s); falling back to json_object", self._where, exc)
+                self._schema_supported = False
+        return self._complete(messages, {"type": "json_object"})
+
+    def _complete(self, messages: list[Message], response_format: dict[str, Any]) -> str:
+        try:
+            create: Any = self.sync_client.chat.completions.create
+            response = create(
+                model=self.config.model,
+                messages=messages,
+                temperature=self.config.temperature,
+                response_format=response_format,
+            )
+        except openai.BadRequestError:
+            raise
+        except openai.APIError as exc:
+            raise ModelError(f"chat request to {self._where} failed: {exc}") from exc
+        if not response.choices:
+            return ""
+        return response.choices[0].message.content or ""
+
+    async def stream(self, messages: list[Message], temperature: float = 0.7) -> AsyncIterator[str]:
+        """Yield the reply's text as it arrives."""
+        create: Any = self.async_client.chat.completions.create
+        stream = await create(model=self.config.model, messages=messages, temperature=temperature, stream=True)
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+    @property
+    def _where(self) -> str:
+        return self.config.base_url or ("the local model" if self.config.provider == "local" else "api.openai.com")
+
+
+def parse_json_object(raw: str) -> Any:
+    """Parse a model's JSON, tolerating a ```json fence around it."""
+    text = raw.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        if text.lower().startswith("json"):
+            text = text[4:]
+    return json.loads(text)

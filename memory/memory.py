@@ -1,0 +1,463 @@
+"""The Memory facade: the tutorial's API over Milvus, an embedder, a chat model and SQLite."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from .config import MemoryConfig
+from .embeddings import Embedder, build_embedder
+from .errors import InvalidInputError, MemoryNotFoundError
+from .extraction import HeuristicExtractor, LLMExtractor, Operation, text_hash
+from .history import HistoryStore
+from .llm import ChatClient
+from .store import SCOPE_FIELDS, MilvusStore, Record, Scope, metadata_filter, validate_id
+from .types import (
+    AddResult,
+    AddResultItem,
+    GetAllResults,
+    HistoryEntry,
+    MemoryItem,
+    MessageResult,
+    Messages,
+    SearchResult,
+    SearchResults,
+)
+
+__all__ = ["Memory"]
+
+logger = logging.getLogger(__name__)
+
+MAX_METADATA_BYTES = 16_384
+MAX_LIMIT = 16_384
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat()
+
+
+class Memory:
+    """Long-term memory for users, agents and runs.
+
+    >>> m = Memory.from_config({"vector_store": {"provider": "milvus", "config": {"url": "./milvus.db"}}})
+    >>> m.add("I am working on improving my tennis skills.", user_id="alice")
+    """
+
+    def __init__(self, config: MemoryConfig | None = None, *, today: Callable[[], date] = date.today) -> None:
+        self.config = config or MemoryConfig.from_env()
+        self._today = today
+        self.embedder: Embedder = build_embedder(self.config.embedder)
+        self.llm = ChatClient(self.config.llm)
+        self._store = MilvusStore(self.config.vector_store, self._embedding_dims())
+        try:
+            self._history = HistoryStore(self.config.history_path)
+        except BaseException:
+            self._store.close()
+            raise
+        self._extractor: LLMExtractor | HeuristicExtractor
+        if self.config.extractor == "llm":
+            self._extractor = LLMExtractor(self.llm, self.config.max_operations)
+        else:
+            self._extractor = HeuristicExtractor(self.config.near_duplicate_similarity, self.config.max_operations)
+        self._write_lock = threading.RLock()
+
+    @classmethod
+    def from_config(cls, config_dict: Mapping[str, Any]) -> Memory:
+        return cls(MemoryConfig.from_dict(config_dict))
+
+    @property
+    def extractor_name(self) -> str:
+        return self._extractor.name
+
+    def _embedding_dims(self) -> int:
+        real = self.embedder.dims
+        wanted = self.config.vector_store.embedding_model_dims
+        if wanted and wanted != real:
+            logger.warning(
+                "embedding_model_dims is %s but the %s embedder gives %s dimensions: using %s",
+                wanted,
+                self.config.embedder.model,
+                real,
+                real,
+            )
+        return real
+
+    # -- add ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        messages: Messages,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        filters: Mapping[str, Any] | None = None,
+        infer: bool = True,
+    ) -> AddResult:
+        """Extract facts from `messages` and add, update or delete this scope's memories."""
+        scope = _scope(user_id, agent_id, run_id, filters)
+        conversation = _normalize_messages(messages)
+        metadata = _checked_metadata(metadata)
+        if not infer:
+            texts = [m["content"].strip() for m in conversation if m["role"] != "system" and m["content"].strip()]
+            return self._apply([Operation("ADD", text=t) for t in dict.fromkeys(texts)], scope, metadata, {})
+        today = self._today()
+        if isinstance(self._extractor, HeuristicExtractor):
+            statements = self._extractor.statements(conversation, today)
+            if not statements:
+                return {"results": [], "relations": []}
+            vectors = self.embedder.embed([s.text for s in statements], "passage")
+            candidates = self._candidates(vectors, scope, with_vectors=True)
+            operations = self._extractor.plan(statements, vectors, candidates)
+            known = {s.text: v for s, v in zip(statements, vectors, strict=True) if s.kind == "fact"}
+            return self._apply(operations, scope, metadata, known)
+        query = "\n".join(m["content"] for m in conversation if m["role"] == "user") or conversation[-1]["content"]
+        candidates = self._candidates(self.embedder.embed([query[:8000]], "query"), scope)
+        operations = self._extractor.extract(conversation, candidates, today)
+        return self._apply(operations, scope, metadata, {})
+
+    def _candidates(self, vectors: Sequence[Sequence[float]], scope: Scope, with_vectors: bool = False) -> list[Record]:
+        found: dict[str, Record] = {}
+        for batch in self._store.search(vectors, scope.filter_expr(), self.config.candidate_limit, with_vectors):
+            for record in batch:
+                found.setdefault(record.id, record)
+        return list(found.values())
+
+    def _apply(
+        self,
+        operations: Sequence[Operation],
+        scope: Scope,
+        metadata: dict[str, Any] | None,
+        known_vectors: Mapping[str, Sequence[float]],
+    ) -> AddResult:
+        """Embed the new texts in one request, then write memories and history together."""
+        if not operations:
+            return {"results": [], "relations": []}
+        to_embed = list(
+            dict.fromkeys(op.text for op in operations if op.event != "DELETE" and op.text not in known_vectors)
+        )
+        vectors = dict(known_vectors)
+        if to_embed:
+            vectors.update(zip(to_embed, self.embedder.embed(to_embed, "passage"), strict=True))
+        results: list[AddResultItem] = []
+        with self._write_lock:
+            current = {r.id: r for r in self._store.get([op.target.id for op in operations if op.target])}
+            inserts: list[Record] = []
+            with self._history.transaction() as history:
+                for op in operations:
+                    now = _now()
+                    target = current.get(op.target.id) if op.target else None
+                    if op.event == "DELETE":
+                        if target is None:
+                            continue
+                        history.record(target.id, scope, "DELETE", target.memory, None, target.created_at, now)
+                        self._store.delete([target.id])
+                        results.append({"id": target.id, "memory": target.memory, "event": "DELETE"})
+                    elif op.event == "UPDATE" and target is not None:
+                        updated = replace(
+                            target,
+                            memory=op.text,
+                            hash=text_hash(op.text),
+                            updated_at=now,
+                            vector=list(vectors[op.text]),
+                        )
+                        history.record(target.id, scope, "UPDATE", target.memory, op.text, target.created_at, now)
+                        self._store.upsert(updated)
+                        current[target.id] = updated
+                        results.append(
+                            {"id": target.id, "memory": op.text, "event": "UPDATE", "previous_memory": target.memory}
+                        )
+                    else:  # ADD, or an UPDATE whose memory vanished meanwhile
+                        record = Record(
+                            id=str(uuid.uuid4()),
+                            memory=op.text,
+                            hash=text_hash(op.text),
+                            created_at=now,
+                            category=_category(metadata),
+                            metadata=metadata,
+                            vector=list(vectors[op.text]),
+                            user_id=scope.user_id,
+                            agent_id=scope.agent_id,
+                            run_id=scope.run_id,
+                        )
+                        history.record(record.id, scope, "ADD", None, op.text, now, None)
+                        inserts.append(record)
+                        results.append({"id": record.id, "memory": op.text, "event": "ADD"})
+                self._store.insert(inserts)
+        return {"results": results, "relations": []}
+
+    # -- by id --------------------------------------------------------------------------
+
+    def get(self, memory_id: str, user_id: str | None = None) -> MemoryItem | None:
+        record = self._find(memory_id, user_id)
+        return _item(record) if record else None
+
+    def update(
+        self, memory_id: str, data: str, user_id: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> MessageResult:
+        """Replace a memory's text (metadata kept unless new metadata is given)."""
+        text = _checked_text(data, "data")
+        new_metadata = _checked_metadata(metadata) if metadata is not None else None
+        vector = self.embedder.embed([text], "passage")[0]
+        with self._write_lock:
+            record = self._require(memory_id, user_id)
+            now = _now()
+            updated = replace(
+                record,
+                memory=text,
+                hash=text_hash(text),
+                updated_at=now,
+                vector=list(vector),
+                metadata=new_metadata if new_metadata is not None else record.metadata,
+                category=_category(new_metadata) if new_metadata is not None else record.category,
+            )
+            with self._history.transaction() as history:
+                history.record(record.id, record.scope, "UPDATE", record.memory, text, record.created_at, now)
+                self._store.upsert(updated)
+        return {"message": "Memory updated successfully!"}
+
+    def delete(self, memory_id: str, user_id: str | None = None) -> MessageResult:
+        with self._write_lock:
+            record = self._require(memory_id, user_id)
+            with self._history.transaction() as history:
+                history.record(record.id, record.scope, "DELETE", record.memory, None, record.created_at, _now())
+                self._store.delete([record.id])
+        return {"message": "Memory deleted successfully!"}
+
+    def history(self, memory_id: str, user_id: str | None = None) -> list[HistoryEntry]:
+        """Every change to one memory, oldest first, its deletion included."""
+        validate_id(memory_id)
+        owner = self._history.owner(memory_id)
+        if owner is None or (user_id is not None and owner.user_id != user_id):
+            if user_id is not None:
+                raise MemoryNotFoundError(f"no memory {memory_id} for user {user_id!r}")
+            return []
+        return self._history.for_memory(memory_id)
+
+    def _find(self, memory_id: str, user_id: str | None) -> Record | None:
+        found = self._store.get([validate_id(memory_id)])
+        if not found or (user_id is not None and found[0].user_id != user_id):
+            return None
+        return found[0]
+
+    def _require(self, memory_id: str, user_id: str | None) -> Record:
+        record = self._find(memory_id, user_id)
+        if record is None:
+            owner = f" for user {user_id!r}" if user_id is not None else ""
+            raise MemoryNotFoundError(f"no memory {memory_id}{owner}")
+        return record
+
+    # -- many ---------------------------------------------------------------------------
+
+    def get_all(
+        self,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        limit: int = 100,
+    ) -> GetAllResults:
+        """This scope's memories, oldest first, at most `limit`."""
+        expr = self._expr(user_id, agent_id, run_id, filters)
+        return {"results": [_item(r) for r in self._store.scan(expr, _checked_limit(limit))]}
+
+    def search(
+        self,
+        query: str,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 5,
+        filters: Mapping[str, Any] | None = None,
+        threshold: float | None = None,
+    ) -> SearchResults:
+        """The scope's memories nearest to `query`, best first, with `score`."""
+        expr = self._expr(user_id, agent_id, run_id, filters)
+        text = _checked_text(query, "query")
+        vector = self.embedder.embed([text], "query")[0]
+        return self.search_by_vector(vector, expr, limit, threshold)
+
+    def search_by_vector(
+        self, vector: Sequence[float], expr: str, limit: int = 5, threshold: float | None = None
+    ) -> SearchResults:
+        hits = self._store.search([vector], expr, _checked_limit(limit))[0]
+        results = []
+        for record in hits:
+            score = float(record.score or 0.0)
+            if threshold is not None and not self._passes(score, threshold):
+                continue
+            results.append(_search_item(record, score))
+        return {"results": results}
+
+    def _passes(self, score: float, threshold: float) -> bool:
+        return score <= threshold if self.config.vector_store.metric_type == "L2" else score >= threshold
+
+    def filter_expression(
+        self,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> str:
+        """The Milvus filter for a scope, for callers that search by their own vector."""
+        return self._expr(user_id, agent_id, run_id, filters)
+
+    def _expr(
+        self, user_id: str | None, agent_id: str | None, run_id: str | None, filters: Mapping[str, Any] | None
+    ) -> str:
+        scope = _scope(user_id, agent_id, run_id, filters)
+        extra = {k: v for k, v in (filters or {}).items() if k not in SCOPE_FIELDS}
+        expr = scope.filter_expr()
+        return f"{expr} and {metadata_filter(extra)}" if extra else expr
+
+    def delete_all(
+        self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> MessageResult:
+        """Delete every memory of this scope (all pages), each with its DELETE history row."""
+        scope = _scope(user_id, agent_id, run_id, None)
+        expr = scope.filter_expr()
+        with self._write_lock:
+            while True:
+                batch = self._store.scan(expr, 1000)
+                if not batch:
+                    break
+                with self._history.transaction() as history:
+                    now = _now()
+                    for record in batch:
+                        history.record(record.id, record.scope, "DELETE", record.memory, None, record.created_at, now)
+                    self._store.delete([r.id for r in batch])
+        return {"message": "Memories deleted successfully!"}
+
+    def reset(self) -> None:
+        """Empty the collection and the history: every user, every memory."""
+        with self._write_lock:
+            self._store.drop()
+            self._history.reset()
+
+    def count(self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None) -> int:
+        return self._store.count(_scope(user_id, agent_id, run_id, None).filter_expr())
+
+    def close(self) -> None:
+        self._store.close()
+        self._history.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- argument checks and result shapes ---------------------------------------------------
+
+
+def _scope(user_id: str | None, agent_id: str | None, run_id: str | None, filters: Mapping[str, Any] | None) -> Scope:
+    if filters is not None and not isinstance(filters, Mapping):
+        raise InvalidInputError("filters must be a dict such as {'user_id': 'alice'}")
+    values = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+    for name in SCOPE_FIELDS:
+        from_filter = (filters or {}).get(name)
+        if from_filter is not None:
+            if values[name] is not None and values[name] != from_filter:
+                raise InvalidInputError(f"{name} is given twice with different values")
+            values[name] = from_filter
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise InvalidInputError(f"{name} must be a string, not {type(value).__name__}")
+        if value is not None and not value:
+            raise InvalidInputError(f"{name} is empty")
+    scope = Scope(values["user_id"] or "", values["agent_id"] or "", values["run_id"] or "")
+    if scope.is_empty:
+        raise InvalidInputError("one of user_id, agent_id or run_id is required")
+    return scope
+
+
+def _normalize_messages(messages: Messages) -> list[dict[str, str]]:
+    if isinstance(messages, str):
+        items: list[Any] = [{"role": "user", "content": messages}]
+    elif isinstance(messages, Mapping):
+        items = [messages]
+    elif isinstance(messages, list):
+        items = messages
+    else:
+        raise InvalidInputError("messages must be a string or a list of {'role', 'content'} dicts")
+    normalized = []
+    for message in items:
+        if not isinstance(message, Mapping) or not isinstance(message.get("content"), str):
+            raise InvalidInputError("each message must be a dict with a string 'content'")
+        role = message.get("role", "user")
+        if role not in ("user", "assistant", "system"):
+            raise InvalidInputError(f"message role {role!r} must be 'user', 'assistant' or 'system'")
+        normalized.append({"role": str(role), "content": message["content"]})
+    if not any(m["content"].strip() for m in normalized if m["role"] != "system"):
+        raise InvalidInputError("messages are empty: there is nothing to remember")
+    return normalized
+
+
+def _checked_text(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{name} must be a non-empty string")
+    return value.strip()
+
+
+def _checked_metadata(metadata: object) -> dict[str, Any] | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise InvalidInputError("metadata must be a dict")
+    try:
+        encoded = json.dumps(metadata, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"metadata must be JSON-serializable: {exc}") from None
+    if len(encoded.encode()) > MAX_METADATA_BYTES:
+        raise InvalidInputError(f"metadata is {len(encoded.encode())} bytes; at most {MAX_METADATA_BYTES}")
+    loaded: dict[str, Any] = json.loads(encoded)
+    return loaded or None
+
+
+def _checked_limit(limit: object) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInputError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def _category(metadata: Mapping[str, Any] | None) -> str:
+    value = (metadata or {}).get("category")
+    return value if isinstance(value, str) else ""
+
+
+def _scope_keys(record: Record) -> dict[str, str]:
+    return {name: getattr(record, name) for name in SCOPE_FIELDS if getattr(record, name)}
+
+
+def _item(record: Record) -> MemoryItem:
+    item: dict[str, Any] = {
+        "id": record.id,
+        "memory": record.memory,
+        "hash": record.hash,
+        "metadata": record.metadata,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+    item.update(_scope_keys(record))
+    return item  # type: ignore[return-value]
+
+
+def _search_item(record: Record, score: float) -> SearchResult:
+    item: dict[str, Any] = {
+        "id": record.id,
+        "memory": record.memory,
+        "hash": record.hash,
+        "metadata": record.metadata,
+        "score": score,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+    item.update(_scope_keys(record))
+    return item  # type: ignore[return-value]

@@ -1,0 +1,417 @@
+"""The Milvus collection: fixed schema, safe filters, CRUD and vector search.
+
+What milvus-lite 2.5.1 was found to do here, and what this module does about it:
+- A filter is parsed from text and `filter_params` is ignored, so every value is quoted by
+  `quote()`; ids are validated as UUIDs before they reach a filter.
+- Its expression parser has no way to write a newline or carriage return inside a string
+  literal. Scope values (user_id, agent_id, run_id) are stored percent-encoded for control
+  characters and '%', so any identifier round-trips and can be matched exactly.
+- A collection with a partition key makes every filter fail ("primary_key_offset == -1"),
+  so `user_id` is the partition key on a Milvus server only.
+- A JSON field holding null crashes the lite server and nullable fields are refused, so an
+  absent metadata is stored as {} and read back as None.
+- A second process opening the same file gets an exception with no message, so we take an
+  advisory lock first and say which file is busy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pymilvus import DataType, MilvusClient, MilvusException
+
+from .config import VectorStoreConfig
+from .errors import DimensionMismatchError, InvalidInputError, StoreError, StoreLockedError
+
+__all__ = ["MilvusStore", "Record", "Scope", "quote", "validate_id"]
+
+logger = logging.getLogger(__name__)
+
+MAX_VARCHAR = 65_535
+MAX_QUERY_WINDOW = 16_384
+SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
+SCALAR_FIELDS = ("id", *SCOPE_FIELDS, "memory", "hash", "created_at", "updated_at", "category", "metadata")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def quote(value: str) -> str:
+    """A Milvus string literal for `value`; nothing in it can end the literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _encode_scope(value: str) -> str:
+    return "".join(f"%{ord(ch):02X}" if ch == "%" or ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in value)
+
+
+def _decode_scope(value: str) -> str:
+    return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
+
+
+def validate_id(memory_id: object) -> str:
+    if not isinstance(memory_id, str) or not _UUID.match(memory_id):
+        raise InvalidInputError(
+            f"{memory_id!r} is not a memory id (ids look like 'aa8eaa38-74d6-4b58-8207-b881d6d93d02')"
+        )
+    return memory_id
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who a memory belongs to. At least one of the three is set."""
+
+    user_id: str = ""
+    agent_id: str = ""
+    run_id: str = ""
+
+    def __post_init__(self) -> None:
+        for name in SCOPE_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise InvalidInputError(f"{name} must be a string, not {type(value).__name__}")
+            if len(_encode_scope(value).encode()) > MAX_VARCHAR:
+                raise InvalidInputError(f"{name} is too long (at most {MAX_VARCHAR} bytes)")
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.user_id or self.agent_id or self.run_id)
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in SCOPE_FIELDS if getattr(self, name)}
+
+    def filter_expr(self) -> str:
+        """Equality on every scope field that is set; never empty."""
+        parts = [f"{name} == {quote(_encode_scope(value))}" for name, value in self.as_dict().items()]
+        if not parts:
+            raise InvalidInputError("one of user_id, agent_id or run_id is required")
+        return " and ".join(parts)
+
+    def owns(self, record: Record) -> bool:
+        return all(getattr(record, name) == value for name, value in self.as_dict().items())
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    memory: str
+    hash: str
+    created_at: str
+    updated_at: str | None = None
+    user_id: str = ""
+    agent_id: str = ""
+    run_id: str = ""
+    category: str = ""
+    metadata: dict[str, Any] | None = None
+    vector: list[float] | None = field(default=None, repr=False)
+    score: float | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.user_id, self.agent_id, self.run_id)
+
+
+class _PathLocks:
+    """One advisory lock per milvus-lite file, shared by the stores of this process."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held: dict[str, tuple[int, int]] = {}
+
+    def acquire(self, db_path: str) -> None:
+        key = os.path.realpath(db_path)
+        with self._guard:
+            if key in self._held:
+                fd, count = self._held[key]
+                self._held[key] = (fd, count + 1)
+                return
+            Path(key).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise StoreLockedError(
+                    f"the Milvus file {db_path} is open in another process (milvus-lite allows one): "
+                    "stop that process, or use another path or a Milvus server URI"
+                ) from None
+            self._held[key] = (fd, 1)
+
+    def release(self, db_path: str) -> None:
+        key = os.path.realpath(db_path)
+        with self._guard:
+            if key not in self._held:
+                return
+            fd, count = self._held[key]
+            if count > 1:
+                self._held[key] = (fd, count - 1)
+                return
+            del self._held[key]
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+_locks = _PathLocks()
+
+
+class MilvusStore:
+    def __init__(self, config: VectorStoreConfig, dims: int) -> None:
+        self.config = config
+        self.collection = config.collection_name
+        self.dims = dims
+        self._closed = False
+        if config.is_lite:
+            _locks.acquire(config.uri)
+        try:
+            self._client = self._connect()
+            self._ensure_collection()
+        except BaseException:
+            if config.is_lite:
+                _locks.release(config.uri)
+            raise
+
+    # -- setup --------------------------------------------------------------------------
+
+    def _connect(self) -> MilvusClient:
+        if self.config.is_lite:
+            Path(self.config.uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return MilvusClient(uri=self.config.uri, token=self.config.token or "")
+        except MilvusException as exc:
+            raise StoreError(
+                f"cannot open Milvus at {self.config.uri}: {exc.message or type(exc).__name__}. "
+                "For milvus-lite give a writable path ending in .db; for a server check the URI and token"
+            ) from None
+
+    def _ensure_collection(self) -> None:
+        if self._call("has_collection", self.collection):
+            existing = self._existing_dims()
+            if existing != self.dims:
+                raise DimensionMismatchError(
+                    f"collection '{self.collection}' at {self.config.uri} has dim {existing} but the "
+                    f"embedder gives {self.dims}: use another collection_name, or the embedder it was built with"
+                )
+            metric = self._existing_metric()
+            if metric and metric != self.config.metric_type:
+                raise StoreError(
+                    f"collection '{self.collection}' was built for metric {metric}, not "
+                    f"{self.config.metric_type}: use metric_type {metric!r} or another collection_name"
+                )
+        else:
+            self._create_collection()
+        self._call("load_collection", self.collection)
+
+    def _create_collection(self) -> None:
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.VARCHAR, max_length=64, is_primary=True)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dims)
+        schema.add_field("user_id", DataType.VARCHAR, max_length=MAX_VARCHAR, is_partition_key=not self.config.is_lite)
+        schema.add_field("agent_id", DataType.VARCHAR, max_length=MAX_VARCHAR)
+        schema.add_field("run_id", DataType.VARCHAR, max_length=MAX_VARCHAR)
+        schema.add_field("memory", DataType.VARCHAR, max_length=MAX_VARCHAR)
+        schema.add_field("hash", DataType.VARCHAR, max_length=64)
+        schema.add_field("created_at", DataType.VARCHAR, max_length=64)
+        schema.add_field("updated_at", DataType.VARCHAR, max_length=64)
+        schema.add_field("category", DataType.VARCHAR, max_length=256)
+        schema.add_field("metadata", DataType.JSON)
+        index = MilvusClient.prepare_index_params()
+        index.add_index(
+            "vector", index_type="FLAT" if self.config.is_lite else "AUTOINDEX", metric_type=self.config.metric_type
+        )
+        self._call("create_collection", self.collection, schema=schema, index_params=index)
+
+    def _existing_dims(self) -> int | None:
+        described = self._call("describe_collection", self.collection)
+        for fld in described.get("fields", []):
+            if fld.get("name") == "vector":
+                return int(fld.get("params", {}).get("dim", 0))
+        return None
+
+    def _existing_metric(self) -> str | None:
+        try:
+            index = self._call("describe_index", self.collection, index_name="vector")
+        except StoreError:
+            return None
+        metric = index.get("metric_type") if isinstance(index, Mapping) else None
+        return str(metric) if metric else None
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self._closed:
+            raise StoreError("this memory store is closed")
+        try:
+            return getattr(self._client, method)(*args, **kwargs)
+        except MilvusException as exc:
+            raise StoreError(f"Milvus {method} on '{self.collection}' failed: {exc.message or exc}") from None
+
+    # -- writes -------------------------------------------------------------------------
+
+    def insert(self, records: Sequence[Record]) -> None:
+        if records:
+            self._call("insert", self.collection, [self._to_row(r) for r in records])
+
+    def upsert(self, record: Record) -> None:
+        self._call("upsert", self.collection, [self._to_row(record)])
+
+    def delete(self, ids: Iterable[str]) -> None:
+        checked = [validate_id(i) for i in ids]
+        if checked:
+            self._call("delete", self.collection, ids=checked)
+
+    def drop(self) -> None:
+        self._call("drop_collection", self.collection)
+        self._create_collection()
+        self._call("load_collection", self.collection)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Record]:
+        checked = [validate_id(i) for i in ids]
+        if not checked:
+            return []
+        expr = "id in [" + ", ".join(quote(i) for i in checked) + "]"
+        rows = self._call(
+            "query", self.collection, filter=expr, output_fields=self._fields(with_vectors), limit=len(checked)
+        )
+        return [self._from_row(row) for row in rows]
+
+    def scan(self, expr: str, limit: int, with_vectors: bool = False) -> list[Record]:
+        """Rows matching `expr` (built by this module), oldest first, at most `limit`."""
+        records: list[Record] = []
+        offset = 0
+        while len(records) < limit:
+            window = min(MAX_QUERY_WINDOW - offset, limit - len(records)) if offset < MAX_QUERY_WINDOW else 0
+            if window <= 0:
+                break
+            rows = self._call(
+                "query",
+                self.collection,
+                filter=expr,
+                output_fields=self._fields(with_vectors),
+                limit=window,
+                offset=offset,
+            )
+            records.extend(self._from_row(row) for row in rows)
+            if len(rows) < window:
+                break
+            offset += len(rows)
+        records.sort(key=lambda r: r.created_at)
+        return records
+
+    def ids(self, expr: str, batch: int = 1000) -> list[str]:
+        """Up to `batch` ids matching `expr`; callers that delete loop until it is empty."""
+        rows = self._call("query", self.collection, filter=expr, output_fields=["id"], limit=batch)
+        return [row["id"] for row in rows]
+
+    def search(
+        self, vectors: Sequence[Sequence[float]], expr: str, limit: int, with_vectors: bool = False
+    ) -> list[list[Record]]:
+        if not vectors:
+            return []
+        hits = self._call(
+            "search",
+            self.collection,
+            data=[list(v) for v in vectors],
+            anns_field="vector",
+            filter=expr,
+            limit=limit,
+            output_fields=[f for f in self._fields(with_vectors) if f != "id"],
+            search_params={"metric_type": self.config.metric_type},
+        )
+        results: list[list[Record]] = []
+        for per_query in hits:
+            batch = []
+            for hit in per_query:
+                entity = dict(hit.get("entity", {}))
+                entity["id"] = hit.get("id", entity.get("id"))
+                batch.append(replace(self._from_row(entity), score=float(hit["distance"])))
+            results.append(batch)
+        return results
+
+    def count(self, expr: str) -> int:
+        rows = self._call("query", self.collection, filter=expr, output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self._client.close()
+        finally:
+            self._closed = True
+            if self.config.is_lite:
+                _locks.release(self.config.uri)
+
+    # -- row mapping --------------------------------------------------------------------
+
+    @staticmethod
+    def _fields(with_vectors: bool) -> list[str]:
+        return [*SCALAR_FIELDS, "vector"] if with_vectors else list(SCALAR_FIELDS)
+
+    @staticmethod
+    def _to_row(record: Record) -> dict[str, Any]:
+        if record.vector is None:
+            raise StoreError(f"memory {record.id} has no vector")
+        if len(record.memory.encode()) > MAX_VARCHAR:
+            raise InvalidInputError(
+                f"a memory is at most {MAX_VARCHAR} bytes; this one has {len(record.memory.encode())}"
+            )
+        return {
+            "id": record.id,
+            "vector": list(record.vector),
+            "user_id": _encode_scope(record.user_id),
+            "agent_id": _encode_scope(record.agent_id),
+            "run_id": _encode_scope(record.run_id),
+            "memory": record.memory,
+            "hash": record.hash,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at or "",
+            "category": record.category[:256],
+            "metadata": dict(record.metadata) if record.metadata else {},
+        }
+
+    @staticmethod
+    def _from_row(row: Mapping[str, Any]) -> Record:
+        vector = row.get("vector")
+        return Record(
+            id=str(row["id"]),
+            memory=str(row.get("memory", "")),
+            hash=str(row.get("hash", "")),
+            created_at=str(row.get("created_at", "")),
+            updated_at=row.get("updated_at") or None,
+            user_id=_decode_scope(row.get("user_id") or ""),
+            agent_id=_decode_scope(row.get("agent_id") or ""),
+            run_id=_decode_scope(row.get("run_id") or ""),
+            category=str(row.get("category") or ""),
+            metadata=dict(row["metadata"]) if row.get("metadata") else None,
+            vector=[float(x) for x in vector] if vector is not None else None,
+        )
+
+
+def metadata_filter(filters: Mapping[str, Any]) -> str:
+    """Equality filters on metadata keys and `category` (Mem0 2.x `filters=` style)."""
+    parts = []
+    for key, value in filters.items():
+        if key == "category":
+            if not isinstance(value, str):
+                raise InvalidInputError("filters['category'] must be a string")
+            parts.append(f"category == {quote(value)}")
+            continue
+        if not isinstance(key, str) or not _METADATA_KEY.match(key):
+            raise InvalidInputError(f"filter key {key!r} must be a plain name (letters, digits, '_')")
+        if isinstance(value, bool):
+            literal = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            literal = repr(value)
+        elif isinstance(value, str):
+            literal = quote(value.replace("\n", " ").replace("\r", " "))
+        else:
+            raise InvalidInputError(f"filter on {key!r} takes a string, number or boolean, not {type(value).__name__}")
+        parts.append(f'metadata["{key}"] == {literal}')
+    return " and ".join(parts)
