@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint test test-fast clean
+.PHONY: install run lint test test-fast chromium clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,24 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 
 install: $(STAMP)
 
+# The app on http://$${HOST:-127.0.0.1}:$${PORT:-8000}; settings from the environment or .env.
+run: $(STAMP)
+	$(BIN)/python -m chatapp.launch
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --follow-imports=silent app.py chatapp
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else echo "Install Debian's chromium first: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"

@@ -232,6 +232,8 @@ _NEGATIONS = {
     "haven't": "Has not",
     "never": "Never",
 }
+_PROPER_NAME = re.compile(r"^[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}$")
+_CLAUSE_BREAK = re.compile(r",?\s+and\s+(?=I\b|I'|my\b|My\b)|,\s*(?=I\b|I'|My\b)|;\s*")
 _EXCLUSIVE_VERBS = {"prefers", "lives", "works", "studies", "moved"}
 _STOPWORDS = {"a", "an", "the", "my", "i", "that", "about", "me", "to", "of", "in", "on", "is", "am", "and", "please"}
 
@@ -283,6 +285,8 @@ def _english_fact(sentence: str) -> str | None:
                 return _strip_my(f"{replacement} {rest[len(neg) + 1 :]}")
         head, _, tail = rest.partition(" ")
         key = head.lower()
+        if key in ("am", "'m") and _PROPER_NAME.match(tail):
+            return f"Name is {tail}"
         if key in ("am", "'m") and re.match(r"^\w+ing\b", tail):
             return _strip_my(_capitalize(tail))
         if key in _IRREGULAR:
@@ -345,9 +349,10 @@ class HeuristicExtractor:
             if message["role"] != "user":
                 continue
             for sentence in _SENTENCE_END.split(message["content"]):
-                statement = self._statement(sentence.strip(), today)
-                if statement and statement not in found:
-                    found.append(statement)
+                for clause in _CLAUSE_BREAK.split(sentence):
+                    statement = self._statement(clause.strip(), today)
+                    if statement and statement not in found:
+                        found.append(statement)
         return found[: self.max_operations]
 
     def _statement(self, sentence: str, today: date) -> Statement | None:

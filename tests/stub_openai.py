@@ -21,6 +21,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -79,6 +80,7 @@ class StubOpenAI:
         self.first_token_delay = 0.0
         self.token_delay = 0.0
         self.reject_json_schema = False
+        self.embedding_fault_when: Callable[[list[str]], Fault | None] | None = None
         self._script: deque[Any] = deque()
         self._embedding_faults: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -109,6 +111,7 @@ class StubOpenAI:
         self.first_token_delay = 0.0
         self.token_delay = 0.0
         self.reject_json_schema = False
+        self.embedding_fault_when = None
 
     def script(self, *replies: Any) -> None:
         """Queue chat replies: a str, an object sent as JSON text, or a Fault."""
@@ -186,13 +189,15 @@ class StubOpenAI:
                 self._json(fault.status, fault.body, fault.headers)
 
             def _embeddings(self, body: dict[str, Any]) -> None:
+                inputs = body.get("input", [])
+                inputs = [inputs] if isinstance(inputs, str) else inputs
                 with stub._lock:
                     fault = stub._embedding_faults.popleft() if stub._embedding_faults else None
+                if fault is None and stub.embedding_fault_when is not None:
+                    fault = stub.embedding_fault_when([str(t) for t in inputs])
                 if fault:
                     self._fault(fault)
                     return
-                inputs = body.get("input", [])
-                inputs = [inputs] if isinstance(inputs, str) else inputs
                 dims = int(body.get("dimensions") or DEFAULT_DIMS)
                 data = []
                 for index, text in enumerate(inputs):

@@ -24,6 +24,8 @@ TODAY = date(2026, 11, 24)
         ("I now prefer badminton to tennis", "Prefers badminton to tennis"),
         ("I study physics", "Studies physics"),
         ("My name is Alice", "Name is Alice"),
+        ("I'm Alice", "Name is Alice"),
+        ("I am Mary Jane", "Name is Mary Jane"),
         ("Remember that my sister's birthday is May 3", "Sister's birthday is May 3"),
         ("I have a dentist appointment tomorrow", "Has a dentist appointment on 2026-11-25"),
         ("私はテニスが好きです。", "テニスが好きです"),
@@ -41,6 +43,16 @@ def test_statements_about_oneself_become_facts(said: str, fact: str) -> None:
 )
 def test_questions_and_small_talk_are_not_facts(said: str) -> None:
     assert HeuristicExtractor().statements([{"role": "user", "content": said}], TODAY) == []
+
+
+def test_clauses_joined_by_and_become_separate_facts() -> None:
+    said = "Hi! I'm Alice. I love playing tennis on weekends and I live in Lisbon; my dog is called Rex"
+    assert [s.text for s in HeuristicExtractor().statements([{"role": "user", "content": said}], TODAY)] == [
+        "Name is Alice",
+        "Loves playing tennis on weekends",
+        "Lives in Lisbon",
+        "Dog is called Rex",
+    ]
 
 
 def test_only_the_users_words_count_and_the_result_is_deterministic() -> None:

@@ -1,0 +1,284 @@
+"""Chainlit entry: logins, one turn through memory, the memory sidebar and its actions.
+
+Start it with `make run` (which runs `python -m chatapp.launch`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Coroutine, Mapping
+from datetime import date
+from typing import Any
+
+import chainlit as cl
+import openai
+from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
+from chainlit.input_widget import Slider, Switch
+from chainlit.types import ThreadDict
+
+from chatapp.auth import UsersFile, ensure_auth_secret, valid_username
+from chatapp.datalayer import create_tables
+from chatapp.extraction_queue import ExtractionQueue
+from chatapp.settings import AppSettings
+from chatapp.sidebar import MemoryActions, describe_changes, sidebar_props
+from chatapp.turn import build_messages, select_memories
+from memory import Memory, MemoryConfig, MemoryLayerError
+from memory.types import AddResult
+
+logger = logging.getLogger("app")
+
+
+def _start() -> tuple[AppSettings, Memory]:
+    """Open everything at start-up, so a wrong setting or a busy Milvus file stops the app clearly."""
+    try:
+        settings = AppSettings.from_env()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_auth_secret(settings.secret_file)
+        create_tables(settings.database_file)
+        config = MemoryConfig.from_env()
+        if not os.environ.get("MILVUS_URI"):  # keep Milvus beside the app's other data
+            config = config.model_copy(
+                update={
+                    "vector_store": config.vector_store.model_copy(update={"uri": str(settings.data_dir / "milvus.db")})
+                }
+            )
+        memory = Memory(config)
+    except MemoryLayerError as exc:
+        print(f"\nThe app cannot start: {exc}\n", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    return settings, memory
+
+
+SETTINGS, MEMORY = _start()
+QUEUE = ExtractionQueue(MEMORY)
+ACTIONS = MemoryActions(MEMORY)
+USERS = UsersFile(SETTINGS.users_file)
+MODE = (
+    f"Chat: {MEMORY.config.llm.model} ({'offline' if MEMORY.config.llm.provider == 'local' else MEMORY.llm.config.base_url or 'OpenAI'})"
+    f" · Memory: {MEMORY.extractor_name} extractor, {MEMORY.config.embedder.model} embeddings"
+)
+
+if MEMORY.config.llm.provider == "local":  # warm the offline model so the first reply is quick
+    threading.Thread(target=MEMORY.llm.base_url, name="warm-local-model", daemon=True).start()
+
+
+# -- logins ------------------------------------------------------------------------------
+
+
+@cl.password_auth_callback
+async def password_login(username: str, password: str) -> cl.User | None:
+    if SETTINGS.auth_mode == "open":
+        name = valid_username(username)
+        return cl.User(identifier=name, metadata={"provider": "open"}) if name else None
+    name = await asyncio.to_thread(USERS.check, username, password)
+    return cl.User(identifier=name, metadata={"provider": "password"}) if name else None
+
+
+if SETTINGS.oauth_providers:
+
+    @cl.oauth_callback
+    async def oauth_login(
+        provider_id: str, token: str, raw_user_data: dict[str, str], default_user: cl.User, *args: Any
+    ) -> cl.User | None:
+        return cl.User(identifier=f"{provider_id}:{default_user.identifier}", metadata={"provider": provider_id})
+
+
+@cl.data_layer
+def data_layer() -> SQLAlchemyDataLayer:
+    return SQLAlchemyDataLayer(conninfo=SETTINGS.database_url)
+
+
+def current_user_id() -> str:
+    user = cl.user_session.get("user")
+    if user is None:
+        raise PermissionError("not logged in")
+    return str(user.identifier)
+
+
+# -- chat --------------------------------------------------------------------------------
+
+
+@cl.set_starters
+async def starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
+    return [
+        cl.Starter(
+            label="Introduce yourself", message="Hi! I'm Alice. I love playing tennis on weekends and I live in Lisbon."
+        ),
+        cl.Starter(label="What do you remember?", message="What do you remember about me?"),
+        cl.Starter(label="Change a fact", message="I moved to Porto last month."),
+        cl.Starter(label="日本語で", message="私はコーヒーが好きです。"),
+    ]
+
+
+async def _send_settings() -> None:
+    await cl.ChatSettings(
+        [
+            Switch(id="memory_enabled", label="Use long-term memory", initial=True),
+            Slider(id="top_k", label="Memories to recall", initial=SETTINGS.top_k, min=1, max=20, step=1),
+        ]
+    ).send()
+    cl.user_session.set("memory_enabled", True)
+    cl.user_session.set("top_k", SETTINGS.top_k)
+
+
+@cl.on_chat_start
+async def on_chat_start() -> None:
+    cl.user_session.set("history", [])
+    await _send_settings()
+    await refresh_sidebar()
+
+
+@cl.on_chat_resume
+async def on_chat_resume(thread: ThreadDict) -> None:
+    history = []
+    for step in sorted(thread.get("steps", []), key=lambda s: s.get("createdAt") or ""):
+        if step.get("type") == "user_message" and step.get("output"):
+            history.append({"role": "user", "content": str(step["output"])})
+        elif step.get("type") == "assistant_message" and step.get("output"):
+            history.append({"role": "assistant", "content": str(step["output"])})
+    cl.user_session.set("history", history)
+    await _send_settings()
+    # Chainlit emits `resume_thread` after this callback returns, and the browser resets the
+    # sidebar when it gets it: send the sidebar once that has gone out.
+    _in_background(_refresh_sidebar_later(0.3))
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _in_background(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run without awaiting, keeping a reference until done (the loop only keeps weak ones)."""
+    task = asyncio.create_task(coroutine)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+async def _refresh_sidebar_later(delay: float) -> None:
+    await asyncio.sleep(delay)
+    try:
+        await refresh_sidebar()
+    except Exception:  # the session may be gone by then
+        logger.debug("late sidebar refresh skipped", exc_info=True)
+
+
+@cl.on_settings_update
+async def on_settings_update(settings: dict[str, Any]) -> None:
+    cl.user_session.set("memory_enabled", bool(settings.get("memory_enabled", True)))
+    cl.user_session.set("top_k", int(settings.get("top_k", SETTINGS.top_k)))
+
+
+@cl.on_message
+async def on_message(message: cl.Message) -> None:
+    user_id = current_user_id()
+    text = message.content or ""
+    if not text.strip():
+        await cl.Message(content="Your message is empty: type something to chat.").send()
+        return
+    if len(text) > SETTINGS.max_message_chars:
+        await cl.Message(
+            content=f"Your message has {len(text):,} characters; the limit is {SETTINGS.max_message_chars:,}. "
+            "Please send it in parts. Nothing was saved to memory."
+        ).send()
+        return
+
+    memory_enabled = bool(cl.user_session.get("memory_enabled", True))
+    recalled: list[Mapping[str, Any]] = []
+    if memory_enabled:
+        recalled = await recall(user_id, text)
+
+    history: list[dict[str, str]] = cl.user_session.get("history") or []
+    if not history:
+        # The first message creates the thread and the browser moves to /thread/<id>, which
+        # closes the sidebar (Chainlit 2.12): open it again once the page has moved.
+        _in_background(_refresh_sidebar_later(1.5))
+    messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget)
+    reply = await stream_reply(messages)
+    if reply is None:
+        return
+    history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": reply}])
+    cl.user_session.set("history", history)
+
+    if memory_enabled:
+        QUEUE.submit(
+            user_id, [{"role": "user", "content": text}, {"role": "assistant", "content": reply}], _after_extraction
+        )
+
+
+async def recall(user_id: str, text: str) -> list[Mapping[str, Any]]:
+    top_k = int(cl.user_session.get("top_k", SETTINGS.top_k))
+    async with cl.Step(name="Recalled memories", type="retrieval", default_open=False, show_input=False) as step:
+        try:
+            hits = (await asyncio.to_thread(MEMORY.search, text[:8000], user_id=user_id, limit=top_k))["results"]
+        except MemoryLayerError as exc:
+            step.output = f"Memory search failed: {exc}. Answering without memories."
+            return []
+        chosen = select_memories(hits, SETTINGS.memory_token_budget)
+        step.output = "\n".join(f"- {h['memory']}" for h in chosen) or "No memories yet."
+    return chosen
+
+
+async def stream_reply(messages: list[dict[str, str]]) -> str | None:
+    reply = cl.Message(content="")
+    try:
+        async for piece in MEMORY.llm.stream(messages):
+            await reply.stream_token(piece)
+    except (openai.APIError, MemoryLayerError) as exc:
+        where = MEMORY.llm.config.base_url or (
+            "the offline model" if MEMORY.llm.config.provider == "local" else "OpenAI"
+        )
+        reply.content = (
+            f"⚠️ The chat model at {where} did not answer ({type(exc).__name__}: {str(exc)[:300]}). "
+            "Check that it is running and that the key is right, then send your message again. "
+            "Nothing was saved to memory."
+        )
+        await reply.send()
+        return None
+    if not reply.content.strip():
+        reply.content = "(The model returned an empty reply.)"
+    await reply.send()
+    return reply.content
+
+
+async def _after_extraction(result: AddResult | None, error: BaseException | None) -> None:
+    if error is not None:
+        await cl.Message(
+            content=f"⚠️ Memory was not updated for that turn: {error}. Nothing was changed; the chat goes on.",
+            author="Memory",
+        ).send()
+        return
+    notice = describe_changes(result) if result else ""
+    if notice:
+        show = cl.Action(name="show_memories", payload={}, label="Open memories", tooltip="Show the memories panel")
+        await cl.Message(content=notice, author="Memory", actions=[show]).send()
+        await refresh_sidebar()
+
+
+# -- sidebar -----------------------------------------------------------------------------
+
+
+async def refresh_sidebar() -> None:
+    user_id = current_user_id()
+    props = await asyncio.to_thread(sidebar_props, MEMORY, user_id, MODE)
+    element = cl.CustomElement(name="MemorySidebar", props=props)
+    await cl.ElementSidebar.set_elements([element], key=f"memories-{uuid.uuid4()}")
+    await cl.ElementSidebar.set_title("Memories")
+
+
+@cl.action_callback("memory_action")
+async def on_memory_action(action: cl.Action) -> dict[str, Any]:
+    user_id = current_user_id()
+    payload = action.payload if isinstance(action.payload, dict) else {}
+    result = await asyncio.to_thread(ACTIONS.handle, user_id, payload)
+    if result.get("ok") and payload.get("op") != "export":
+        await refresh_sidebar()
+    return result
+
+
+@cl.action_callback("show_memories")
+async def on_show_memories(action: cl.Action) -> None:
+    await refresh_sidebar()

@@ -1,0 +1,49 @@
+"""`make run`: load .env, print the URL, and start Chainlit on HOST:PORT (127.0.0.1:8000)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from chatapp.settings import AppSettings
+from memory.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    load_dotenv(ROOT / ".env", override=False)
+    try:
+        settings = AppSettings.from_env()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    models = (
+        "OpenAI-compatible models"
+        if (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
+        else "the offline models (no API key set)"
+    )
+    login = "any name, any password" if settings.auth_mode == "open" else "a user from `python -m chatapp.adduser NAME`"
+    print(f"\n  Memory chat on http://{settings.host}:{settings.port}  ({models}; log in with {login})\n", flush=True)
+    os.chdir(ROOT)
+    command = [
+        sys.executable,
+        "-m",
+        "chainlit",
+        "run",
+        "app.py",
+        "--headless",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+    ]
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The app's settings, from the environment (see .env.example)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from memory.errors import ConfigError
+
+__all__ = ["AppSettings"]
+
+OAUTH_PROVIDERS = (
+    "GITHUB",
+    "GOOGLE",
+    "AZURE_AD",
+    "OKTA",
+    "AUTH0",
+    "DESCOPE",
+    "AWS_COGNITO",
+    "GITLAB",
+    "KEYCLOAK",
+    "GENERIC",
+)
+
+
+class AppSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    auth_mode: Literal["open", "password"] = "open"
+    data_dir: Path = Path("data")
+    top_k: int = Field(default=5, ge=1, le=50)
+    memory_token_budget: int = Field(default=800, ge=50)
+    history_token_budget: int = Field(default=2500, ge=100)
+    max_message_chars: int = Field(default=20_000, ge=100)
+    oauth_providers: tuple[str, ...] = ()
+
+    @property
+    def users_file(self) -> Path:
+        return self.data_dir / "users.json"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.data_dir / "auth_secret"
+
+    @property
+    def database_file(self) -> Path:
+        return self.data_dir / "chainlit.db"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.database_file.resolve()}"
+
+    @property
+    def host_is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AppSettings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "host": env.get("HOST") or "127.0.0.1",
+            "port": env.get("PORT") or 8000,
+            "auth_mode": (env.get("APP_AUTH_MODE") or "open").lower(),
+            "data_dir": env.get("APP_DATA_DIR") or "data",
+            "oauth_providers": tuple(p.lower() for p in OAUTH_PROVIDERS if env.get(f"OAUTH_{p}_CLIENT_ID")),
+        }
+        for key, name in (
+            ("top_k", "MEMORY_TOP_K"),
+            ("memory_token_budget", "MEMORY_TOKEN_BUDGET"),
+            ("history_token_budget", "APP_HISTORY_TOKEN_BUDGET"),
+            ("max_message_chars", "APP_MAX_MESSAGE_CHARS"),
+        ):
+            if env.get(name):
+                values[key] = env[name]
+        try:
+            settings = cls.model_validate(values)
+        except ValidationError as exc:
+            details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid app settings: {details}") from None
+        if settings.auth_mode == "open" and not settings.host_is_loopback and not settings.oauth_providers:
+            raise ConfigError(
+                f"open login (any name, no password) only binds to 127.0.0.1; HOST={settings.host} needs "
+                "APP_AUTH_MODE=password or an OAuth provider"
+            )
+        return settings

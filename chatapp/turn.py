@@ -1,0 +1,58 @@
+"""One turn's prompt: recalled memories within a token budget, quoted as data, plus recent turns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from memory.prompts import render_prompt
+from memory.tokens import count_tokens
+
+__all__ = ["build_messages", "fit_history", "select_memories"]
+
+Message = dict[str, str]
+
+
+def select_memories(hits: Sequence[Mapping[str, Any]], budget_tokens: int) -> list[Mapping[str, Any]]:
+    """The best hits, in order, until the next one would pass the token budget."""
+    chosen: list[Mapping[str, Any]] = []
+    used = 0
+    for hit in hits:
+        cost = count_tokens(json.dumps(hit["memory"], ensure_ascii=False)) + 1
+        if used + cost > budget_tokens:
+            break
+        chosen.append(hit)
+        used += cost
+    return chosen
+
+
+def fit_history(history: Sequence[Message], budget_tokens: int) -> list[Message]:
+    """The most recent turns that fit the budget, oldest first."""
+    kept: list[Message] = []
+    used = 0
+    for message in reversed(history):
+        cost = count_tokens(message["content"]) + 4
+        if used + cost > budget_tokens:
+            break
+        kept.append(message)
+        used += cost
+    return list(reversed(kept))
+
+
+def build_messages(
+    memories: Sequence[Mapping[str, Any]],
+    history: Sequence[Message],
+    user_message: str,
+    today: date,
+    history_budget: int,
+) -> list[Message]:
+    """System prompt with memories as JSON strings (data, never instructions), then the turns."""
+    quoted = "\n".join(json.dumps(m["memory"], ensure_ascii=False) for m in memories) or "(none yet)"
+    system = render_prompt("chat_system", today=today.isoformat(), weekday=today.strftime("%A"), memories=quoted)
+    return [
+        {"role": "system", "content": system},
+        *fit_history(history, history_budget),
+        {"role": "user", "content": user_message},
+    ]

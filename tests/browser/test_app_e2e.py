@@ -1,0 +1,170 @@
+"""A user's path through the real app in Chromium: remember, recall, edit, delete, isolation."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from tests.browser.conftest import ARTIFACTS, RunningApp
+from tests.stub_openai import StubOpenAI
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+TIMEOUT = 30_000
+expect.set_options(timeout=TIMEOUT)
+
+
+def login(browser: Any, app: RunningApp, name: str, viewport: dict[str, int] | None = None) -> Page:
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(app.url)
+    page.fill("#email", name)
+    page.fill("#password", "any password")
+    page.click("button[type=submit]")
+    expect(page.locator("#chat-input")).to_be_visible()
+    expect(page.get_by_test_id("memory-sidebar")).to_be_visible()
+    return page
+
+
+def send(page: Page, text: str) -> None:
+    page.locator("#chat-input").click()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def settled_box(page: Page, test_id: str) -> dict[str, float]:
+    """The element's box once its opening animation has stopped moving it."""
+    previous = None
+    for _ in range(50):
+        box = page.get_by_test_id(test_id).bounding_box()
+        if box is not None and box == previous:
+            return box
+        previous = box
+        page.wait_for_timeout(150)
+    raise AssertionError(f"{test_id} kept moving: {previous}")
+
+
+def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: RunningApp, app_stub: StubOpenAI) -> None:
+    alice = login(browser, running_app, "alice")
+    expect(alice.get_by_test_id("memory-count")).to_have_text("0 memories for alice")
+    expect(alice.get_by_test_id("memory-mode")).to_contain_text("heuristic extractor")
+
+    send(alice, "I love playing tennis on weekends.")
+    expect(alice.get_by_text("Stub reply to: I love playing tennis on weekends.")).to_be_visible()
+    expect(alice.get_by_text("Memory updated: added “Loves playing tennis on weekends”")).to_be_visible()
+    expect(alice.get_by_test_id("memory-text")).to_have_text(["Loves playing tennis on weekends"])
+    alice.screenshot(path=str(ARTIFACTS / "desktop-1-remembered.png"))
+
+    # A new thread recalls it.
+    alice.click("#new-chat-button")
+    confirm = alice.get_by_role("button", name=re.compile("^Confirm$"))
+    if confirm.count():
+        confirm.click()
+    expect(alice.locator("#starters")).to_be_visible()
+    expect(alice.get_by_test_id("memory-count")).to_have_text("1 memory for alice")  # the new session is up
+    app_stub.requests.clear()
+    send(alice, "Which sport do I play?")
+    expect(alice.get_by_text("Stub reply to: Which sport do I play?")).to_be_visible()
+    system_prompt = next(r for r in app_stub.chat_requests() if r.body.get("stream"))
+    assert '"Loves playing tennis on weekends"' in system_prompt.body["messages"][0]["content"]
+    alice.get_by_text("Recalled memories").first.click()
+    expect(
+        alice.get_by_text("- Loves playing tennis on weekends")
+        .or_(alice.get_by_role("listitem").filter(has_text="Loves playing tennis on weekends"))
+        .first
+    ).to_be_visible()
+    alice.screenshot(path=str(ARTIFACTS / "desktop-2-recalled.png"))
+
+    # Edit it and see the history.
+    item = alice.get_by_test_id("memory-item").first
+    item.get_by_test_id("edit-memory").click()
+    alice.get_by_test_id("edit-text").fill("Plays tennis every Saturday")
+    alice.get_by_test_id("save-edit").click()
+    expect(alice.get_by_test_id("memory-text")).to_have_text(["Plays tennis every Saturday"])
+    alice.get_by_test_id("toggle-history").first.click()
+    entries = alice.get_by_test_id("history-entry")
+    expect(entries).to_have_count(2)
+    expect(entries.nth(0)).to_contain_text("Added")
+    expect(entries.nth(1)).to_contain_text("Changed")
+    expect(entries.nth(1)).to_contain_text("Plays tennis every Saturday")
+    alice.screenshot(path=str(ARTIFACTS / "desktop-3-history.png"))
+
+    # Restore the earlier version, then delete.
+    alice.get_by_test_id("restore-version").first.click()
+    expect(alice.get_by_test_id("memory-text")).to_have_text(["Loves playing tennis on weekends"])
+    alice.get_by_test_id("memory-item").first.get_by_test_id("delete-memory").click()
+    alice.get_by_test_id("confirm-delete").click()
+    expect(alice.get_by_test_id("memory-empty")).to_be_visible()
+
+    # Threads are kept: the first thread can be resumed.
+    threads = alice.locator("#thread-history li")
+    expect(threads).to_have_count(2)
+    threads.last.click()
+    expect(alice.get_by_text("Stub reply to: I love playing tennis on weekends.")).to_have_count(1)
+    expect(alice.get_by_test_id("memory-count")).to_have_text("0 memories for alice")
+
+    send(alice, "I live in Lisbon.")
+    expect(alice.get_by_test_id("memory-text")).to_have_text(["Lives in Lisbon"])
+    alice_memory_id = alice.get_by_test_id("memory-item").first.get_attribute("data-memory-id")
+
+    # Bob sees none of it, and a forged action on Alice's memory id changes nothing.
+    bob = login(browser, running_app, "bob")
+    expect(bob.get_by_test_id("memory-count")).to_have_text("0 memories for bob")
+    expect(bob.get_by_text("Lisbon")).to_have_count(0)
+    send(bob, "I like jazz.")
+    expect(bob.get_by_test_id("memory-text")).to_have_text(["Likes jazz"])
+
+    def forge(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        body["action"]["payload"] = {"op": "delete", "id": alice_memory_id}
+        route.continue_(post_data=json.dumps(body))
+
+    bob.route("**/project/action", forge)
+    bob.get_by_test_id("memory-item").first.get_by_test_id("delete-memory").click()
+    bob.get_by_test_id("confirm-delete").click()
+    expect(bob.get_by_test_id("memory-status")).to_have_text(
+        "That memory is not yours or no longer exists; nothing was changed."
+    )
+    bob.unroute("**/project/action")
+    expect(bob.get_by_test_id("memory-text")).to_have_text(["Likes jazz"])
+    alice.reload()  # a resumed thread shows the sidebar too
+    expect(alice.get_by_test_id("memory-text")).to_have_text(["Lives in Lisbon"])
+    bob.context.close()
+    alice.context.close()
+
+
+def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: RunningApp) -> None:
+    for name, viewport in (("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 390, "height": 844})):
+        page = login(browser, running_app, f"carol-{name}", viewport)
+        if name == "phone":  # on a phone the panel is a sheet over the chat: close it to type
+            page.get_by_role("button", name="Close").click()
+        send(
+            page,
+            "I am learning Portuguese. My favorite food is grilled sardines, and I have two cats named Miso and Tofu.",
+        )
+        expect(page.get_by_test_id("memory-item")).to_have_count(3)
+        box = settled_box(page, "memory-sidebar")
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 1, (
+            f"{name}: the sidebar is cut off: {box}"
+        )
+        for text in page.get_by_test_id("memory-text").all():
+            text_box = text.bounding_box()
+            assert (
+                text_box is not None
+                and text_box["x"] >= 0
+                and text_box["x"] + text_box["width"] <= viewport["width"] + 1
+            )
+        page.get_by_test_id("toggle-history").first.click()
+        expect(page.get_by_test_id("history-entry")).to_have_count(1)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-sidebar.png"))
+        if name == "phone":  # closed, it comes back from the notice's button
+            page.get_by_role("button", name="Close").click()
+            expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)
+            page.get_by_role("button", name="Open memories").click()
+            expect(page.get_by_test_id("memory-item")).to_have_count(3)
+            page.screenshot(path=str(ARTIFACTS / "phone-chat.png"))
+        page.context.close()

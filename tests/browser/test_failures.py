@@ -1,0 +1,90 @@
+"""What a user sees when something fails: the model, extraction, the Milvus file, a wrong password."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from chatapp.auth import UsersFile
+from tests.browser.conftest import ARTIFACTS, ROOT, RunningApp, start_app, stop_app
+from tests.browser.test_app_e2e import TIMEOUT, login, send
+from tests.stub_openai import Fault, StubOpenAI
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_model_and_extraction_failures_are_shown_and_the_chat_goes_on(
+    browser: Any, running_app: RunningApp, app_stub: StubOpenAI
+) -> None:
+    page = login(browser, running_app, "erin")
+    app_stub.script(Fault(500), Fault(500), Fault(500))  # the SDK tries three times
+    send(page, "I like opera.")
+    expect(page.get_by_text("did not answer (InternalServerError")).to_be_visible()
+    expect(page.get_by_text("Nothing was saved to memory.")).to_be_visible()
+    expect(page.get_by_test_id("memory-count")).to_have_text("0 memories for erin")
+
+    app_stub.embedding_fault_when = lambda inputs: Fault(503) if any(t.startswith("Likes") for t in inputs) else None
+    send(page, "I like ballet.")
+    expect(page.get_by_text("Stub reply to: I like ballet.")).to_be_visible()
+    expect(page.get_by_text("Memory was not updated for that turn")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "desktop-failures.png"))
+    app_stub.embedding_fault_when = None
+
+    send(page, "I like jazz.")
+    expect(page.get_by_test_id("memory-text")).to_have_text(["Likes jazz"])
+    page.context.close()
+
+
+def test_a_milvus_file_held_by_another_process_stops_start_up_clearly(app_stub: StubOpenAI, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    holder = textwrap.dedent(f"""
+        import sys
+        from memory import Memory, MemoryConfig
+        m = Memory(MemoryConfig.from_dict({{"vector_store": {{"config": {{"url": {str(data_dir / "milvus.db")!r}}}}}}}, env={{}}))
+        print("ready", flush=True)
+        sys.stdin.read()
+    """)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        with pytest.raises(RuntimeError) as failure:
+            start_app(data_dir, app_stub)
+        assert "The app cannot start: the Milvus file" in str(failure.value)
+        assert "is open in another process" in str(failure.value)
+    finally:
+        proc.communicate("", timeout=60)
+
+
+def test_password_mode_accepts_only_known_users(browser: Any, app_stub: StubOpenAI, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    UsersFile(data_dir / "users.json").add("frank", "a long secret")
+    app = start_app(data_dir, app_stub, {"APP_AUTH_MODE": "password"})
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(app.url)
+        page.fill("#email", "frank")
+        page.fill("#password", "wrong password")
+        page.click("button[type=submit]")
+        expect(page.get_by_text("Sign in failed: check your name and password.")).to_be_visible()
+        page.fill("#password", "a long secret")
+        page.click("button[type=submit]")
+        expect(page.get_by_test_id("memory-count")).to_have_text("0 memories for frank")
+        context.close()
+    finally:
+        stop_app(app)
