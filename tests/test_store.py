@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +9,7 @@ import pytest
 
 from memory import DimensionMismatchError, Memory, MemoryConfig, StoreError, StoreLockedError
 from memory.store import quote
+from tests.holder import milvus_file_held
 
 HOSTILE_IDS = [
     'x" or user_id != "',
@@ -80,30 +78,11 @@ def test_a_collection_built_for_another_metric_is_a_clear_error(make_memory: Cal
 @pytest.mark.slow
 def test_a_path_held_by_another_process_is_a_clear_error(tmp_path: Path, model_env: dict[str, str]) -> None:
     db = tmp_path / "held.db"
-    holder = textwrap.dedent(f"""
-        import sys, time
-        from memory import Memory, MemoryConfig
-        m = Memory(MemoryConfig.from_dict({{"vector_store": {{"config": {{"url": {str(db)!r}}}}}}}))
-        print("ready", flush=True)
-        sys.stdin.read()
-    """)
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen(
-        [sys.executable, "-c", holder],
-        cwd=root,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**__import__("os").environ, "PYTHONPATH": str(root)},
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        with pytest.raises(
-            StoreLockedError, match=r"is open in another process .* use another path or a Milvus server URI"
-        ):
-            Memory(MemoryConfig.from_dict({"vector_store": {"config": {"url": str(db)}}}))
-    finally:
-        proc.communicate("", timeout=60)
+    with (
+        milvus_file_held(db),
+        pytest.raises(StoreLockedError, match=r"is open in another process .* use another path or a Milvus server URI"),
+    ):
+        Memory(MemoryConfig.from_dict({"vector_store": {"config": {"url": str(db)}}}))
     again = Memory(MemoryConfig.from_dict({"vector_store": {"config": {"url": str(db)}}}))
     again.close()
 

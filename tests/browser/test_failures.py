@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from chatapp.auth import UsersFile
-from tests.browser.conftest import ARTIFACTS, ROOT, RunningApp, start_app, stop_app
+from tests.browser.conftest import ARTIFACTS, RunningApp, start_app, stop_app
 from tests.browser.test_app_e2e import TIMEOUT, login, send
+from tests.holder import milvus_file_held
 from tests.stub_openai import Fault, StubOpenAI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,29 +41,10 @@ def test_model_and_extraction_failures_are_shown_and_the_chat_goes_on(
 
 def test_a_milvus_file_held_by_another_process_stops_start_up_clearly(app_stub: StubOpenAI, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    holder = textwrap.dedent(f"""
-        import sys
-        from memory import Memory, MemoryConfig
-        m = Memory(MemoryConfig.from_dict({{"vector_store": {{"config": {{"url": {str(data_dir / "milvus.db")!r}}}}}}}, env={{}}))
-        print("ready", flush=True)
-        sys.stdin.read()
-    """)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", holder],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        with pytest.raises(RuntimeError) as failure:
-            start_app(data_dir, app_stub)
-        assert "The app cannot start: the Milvus file" in str(failure.value)
-        assert "is open in another process" in str(failure.value)
-    finally:
-        proc.communicate("", timeout=60)
+    with milvus_file_held(data_dir / "milvus.db"), pytest.raises(RuntimeError) as failure:
+        start_app(data_dir, app_stub)
+    assert "The app cannot start: the Milvus file" in str(failure.value)
+    assert "is open in another process" in str(failure.value)
 
 
 def test_password_mode_accepts_only_known_users(browser: Any, app_stub: StubOpenAI, tmp_path: Path) -> None:
