@@ -261,9 +261,11 @@ async def _after_extraction(result: AddResult | None, error: BaseException | Non
 # -- sidebar -----------------------------------------------------------------------------
 
 
-async def refresh_sidebar() -> None:
+async def refresh_sidebar(notice: str = "") -> None:
+    """Send the panel anew; `notice` is shown at its top (the new element starts fresh)."""
     user_id = current_user_id()
     props = await asyncio.to_thread(sidebar_props, MEMORY, user_id, MODE)
+    props["notice"] = notice
     element = cl.CustomElement(name="MemorySidebar", props=props)
     await cl.ElementSidebar.set_elements([element], key=f"memories-{uuid.uuid4()}")
     await cl.ElementSidebar.set_title("Memories")
@@ -275,7 +277,7 @@ async def on_memory_action(action: cl.Action) -> dict[str, Any]:
     payload = action.payload if isinstance(action.payload, dict) else {}
     result = await asyncio.to_thread(ACTIONS.handle, user_id, payload)
     if result.get("ok") and payload.get("op") != "export":
-        await refresh_sidebar()
+        await refresh_sidebar(notice=str(result.get("message", "")))
     return result
 
 

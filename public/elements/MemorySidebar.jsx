@@ -4,7 +4,7 @@ import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
 
 // The user's memories with their history. `props` is injected by Chainlit:
-// { user, mode, memories: [{ id, memory, category, created_at, updated_at, history: [...] }], limit }.
+// { user, mode, notice, memories: [{ id, memory, category, created_at, updated_at, history: [...] }], limit }.
 // Every change goes through callAction("memory_action"); the server checks the owner.
 
 function when(iso) {
@@ -108,7 +108,7 @@ function MemoryCard({ item, act, busy }) {
 
 export default function MemorySidebar() {
   const [filter, setFilter] = useState("");
-  const [status, setStatus] = useState("");
+  const [status, setStatus] = useState(props.notice || "");
   const [busy, setBusy] = useState(false);
   const [confirmForget, setConfirmForget] = useState(false);
   const memories = props.memories || [];

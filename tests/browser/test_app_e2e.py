@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,6 +86,7 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     alice.get_by_test_id("edit-text").fill("Plays tennis every Saturday")
     alice.get_by_test_id("save-edit").click()
     expect(alice.get_by_test_id("memory-text")).to_have_text(["Plays tennis every Saturday"])
+    expect(alice.get_by_test_id("memory-status")).to_have_text("Memory updated.")
     alice.get_by_test_id("toggle-history").first.click()
     entries = alice.get_by_test_id("history-entry")
     expect(entries).to_have_count(2)
@@ -161,6 +163,19 @@ def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: Run
         page.get_by_test_id("toggle-history").first.click()
         expect(page.get_by_test_id("history-entry")).to_have_count(1)
         page.screenshot(path=str(ARTIFACTS / f"{name}-sidebar.png"))
+        if name == "desktop":  # filter, export, forget everything
+            page.get_by_test_id("memory-filter").fill("cats")
+            expect(page.get_by_test_id("memory-text")).to_have_text(["Has two cats named Miso and Tofu"])
+            page.get_by_test_id("memory-filter").fill("")
+            with page.expect_download() as download:
+                page.get_by_test_id("export-memories").click()
+            exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+            assert exported["user_id"] == "carol-desktop" and len(exported["memories"]) == 3
+            assert all(m["user_id"] == "carol-desktop" and m["history"] for m in exported["memories"])
+            page.get_by_test_id("forget-all").click()
+            page.get_by_test_id("confirm-forget-all").click()
+            expect(page.get_by_test_id("memory-empty")).to_be_visible()
+            expect(page.get_by_test_id("memory-status")).to_have_text("Forgot all 3 memories.")
         if name == "phone":  # closed, it comes back from the notice's button
             page.get_by_role("button", name="Close").click()
             expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)
