@@ -72,12 +72,10 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     expect(alice.get_by_text("Stub reply to: Which sport do I play?")).to_be_visible()
     system_prompt = next(r for r in app_stub.chat_requests() if r.body.get("stream"))
     assert '"Loves playing tennis on weekends"' in system_prompt.body["messages"][0]["content"]
-    alice.get_by_text("Recalled memories").first.click()
-    expect(
-        alice.get_by_text("- Loves playing tennis on weekends")
-        .or_(alice.get_by_role("listitem").filter(has_text="Loves playing tennis on weekends"))
-        .first
-    ).to_be_visible()
+    step = alice.locator('[data-step-type="retrieval"]').last
+    step.get_by_text("Recalled memories").click()
+    expect(step).to_contain_text("Loves playing tennis on weekends")
+    expect(alice.get_by_test_id("memory-sidebar")).to_be_visible()
     alice.screenshot(path=str(ARTIFACTS / "desktop-2-recalled.png"))
 
     # Edit it and see the history.
