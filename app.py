@@ -40,14 +40,10 @@ def _start() -> tuple[AppSettings, Memory]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_auth_secret(settings.secret_file)
         create_tables(settings.database_file)
-        config = MemoryConfig.from_env()
-        if not os.environ.get("MILVUS_URI"):  # keep Milvus beside the app's other data
-            config = config.model_copy(
-                update={
-                    "vector_store": config.vector_store.model_copy(update={"uri": str(settings.data_dir / "milvus.db")})
-                }
-            )
-        memory = Memory(config)
+        env = dict(os.environ)
+        if not env.get("MILVUS_URI"):  # keep Milvus beside the app's other data
+            env["MILVUS_URI"] = str(settings.data_dir / "milvus.db")
+        memory = Memory(MemoryConfig.from_env(env))
     except MemoryLayerError as exc:
         print(f"\nThe app cannot start: {exc}\n", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
@@ -228,11 +224,8 @@ async def stream_reply(messages: list[dict[str, str]]) -> str | None:
         async for piece in MEMORY.llm.stream(messages):
             await reply.stream_token(piece)
     except (openai.APIError, MemoryLayerError) as exc:
-        where = MEMORY.llm.config.base_url or (
-            "the offline model" if MEMORY.llm.config.provider == "local" else "OpenAI"
-        )
         reply.content = (
-            f"⚠️ The chat model at {where} did not answer ({type(exc).__name__}: {str(exc)[:300]}). "
+            f"⚠️ The chat model at {MEMORY.llm.where} did not answer ({type(exc).__name__}: {str(exc)[:300]}). "
             "Check that it is running and that the key is right, then send your message again. "
             "Nothing was saved to memory."
         )

@@ -164,7 +164,7 @@ class MemoryConfig(_Frozen):
                 explicit = data[key].get("provider")
                 if key in ("llm", "embedder") and explicit and explicit != value.get("provider"):
                     # another provider than the environment's: only the connection settings carry over
-                    inherited = {k: _env_connection(env)[k] for k in ("api_key", "base_url") if explicit == "openai"}
+                    inherited = _env_connection(env) if explicit == "openai" else {}
                     data[key] = {**{k: v for k, v in inherited.items() if v}, **data[key]}
                     continue
                 data[key] = {**value, **data[key]}
@@ -210,8 +210,8 @@ def _env_connection(env: Mapping[str, str]) -> dict[str, str | None]:
 
 
 def _defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    api_key = env.get("OPENAI_API_KEY") or None
-    base_url = env.get("OPENAI_BASE_URL") or None
+    connection = _env_connection(env)
+    api_key, base_url = connection["api_key"], connection["base_url"]
     remote = bool(api_key or base_url)
     llm_provider = env.get("MEMORY_LLM_PROVIDER") or ("openai" if remote else "local")
     embedder_provider = env.get("MEMORY_EMBEDDER_PROVIDER") or ("openai" if remote else "local")

@@ -74,7 +74,7 @@ class ChatClient:
             try:
                 return self._complete(messages, response_format)
             except openai.BadRequestError as exc:
-                logger.warning("%s rejected json_schema (%s); falling back to json_object", self._where, exc)
+                logger.warning("%s rejected json_schema (%s); falling back to json_object", self.where, exc)
                 self._schema_supported = False
         return self._complete(messages, {"type": "json_object"})
 
@@ -90,7 +90,7 @@ class ChatClient:
         except openai.BadRequestError:
             raise
         except openai.APIError as exc:
-            raise ModelError(f"chat request to {self._where} failed: {exc}") from exc
+            raise ModelError(f"chat request to {self.where} failed: {exc}") from exc
         if not response.choices:
             return ""
         return response.choices[0].message.content or ""
@@ -106,7 +106,8 @@ class ChatClient:
                 yield chunk.choices[0].delta.content
 
     @property
-    def _where(self) -> str:
+    def where(self) -> str:
+        """Where the chat model is, for messages: its base URL, the local model, or OpenAI."""
         return self.config.base_url or ("the local model" if self.config.provider == "local" else "api.openai.com")
 
 

@@ -6,8 +6,6 @@ import asyncio
 import json
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -22,6 +20,7 @@ from chatapp.sidebar import NOT_YOURS, MemoryActions, describe_changes, sidebar_
 from chatapp.turn import build_messages, fit_history, select_memories
 from memory import ConfigError, Memory
 from memory.types import AddResult
+from tests.processes import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,18 +58,12 @@ def test_users_file_hashes_and_checks_passwords(tmp_path: Path) -> None:
 
 
 def test_adduser_command_writes_the_users_file(tmp_path: Path) -> None:
-    env = {**os.environ, "APP_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "chatapp.adduser", "carol", "--password-stdin"],
-        input="a long password\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+    run_python(
+        ["-m", "chatapp.adduser", "carol", "--password-stdin"],
+        env={**os.environ, "APP_DATA_DIR": str(tmp_path)},
+        stdin="a long password\n",
         timeout=60,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr
     assert UsersFile(tmp_path / "users.json").check("carol", "a long password") == "carol"
 
 

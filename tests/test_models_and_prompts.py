@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from memory.embeddings import LocalE5Embedder
 from memory.errors import ConfigError
 from memory.llm import ChatClient
 from memory.prompts import PROMPTS_DIR, render_prompt
+from tests.processes import run_python
 from tests.stub_openai import StubOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,13 +43,9 @@ def test_tiktoken_counts_offline_from_a_cold_cache(tmp_path: Path) -> None:
         "TIKTOKEN_CACHE_DIR": str(tmp_path / "cache"),
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "HTTP_PROXY": "http://127.0.0.1:9",
-        "PYTHONPATH": str(ROOT),
     }
     code = "from memory.tokens import count_tokens; print(count_tokens('hello world'), count_tokens('こんにちは世界'))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_python(["-c", code], env=env)
     english, japanese = map(int, done.stdout.split())
     assert english == 2 and japanese > 2
     assert len(list((tmp_path / "cache").iterdir())) == 1

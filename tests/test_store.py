@@ -9,7 +9,7 @@ import pytest
 
 from memory import DimensionMismatchError, Memory, MemoryConfig, StoreError, StoreLockedError
 from memory.store import quote
-from tests.holder import milvus_file_held
+from tests.processes import milvus_file_held
 
 HOSTILE_IDS = [
     'x" or user_id != "',

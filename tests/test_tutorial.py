@@ -6,13 +6,12 @@ import ast
 import hashlib
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from memory import Memory
+from tests.processes import run_python
 from tests.shapes import assert_add_result, assert_history, assert_item
 from tests.stub_openai import StubOpenAI
 
@@ -123,17 +122,7 @@ def _printed_values(output: str) -> list[object]:
 @pytest.mark.slow
 def test_tutorial_script_runs_offline_in_a_new_folder(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "MEMORY_", "MILVUS_"))}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "tutorial_script.py")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_python([str(ROOT / "tests" / "tutorial_script.py")], env=env, cwd=tmp_path, timeout=300)
     res, updated, all1, history, all2, found, deleted, all3 = _printed_values(done.stdout)
     assert_add_result(res, ["ADD"])
     assert res["results"][0]["memory"] == "Working on improving tennis skills"

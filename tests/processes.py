@@ -1,4 +1,4 @@
-"""Hold a milvus-lite file open in another process, as a second app or script would."""
+"""Other Python processes for tests: a script run to completion, or a Milvus file held open."""
 
 from __future__ import annotations
 
@@ -11,6 +11,24 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(
+    args: list[str], env: dict[str, str], cwd: Path = ROOT, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` with the project importable; fails the test, with its stderr, unless it exits 0."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
 
 
 @contextmanager
