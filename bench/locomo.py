@@ -1,12 +1,20 @@
 """Retrieval quality on LoCoMo (dev split): evidence recall of the memory library's search.
 
-Each conversation becomes one user; each dialog turn is stored with `add(infer=False)` as
-"[session date] Speaker: text" (plus the caption of a shared photo), with its `dia_id` in the
-metadata. Every question of categories 1-4 is then searched in its conversation, and the
-retrieved dia_ids are compared with the question's evidence:
+Each conversation becomes one user; each dialog turn is stored with `add(infer=False)`, its
+`dia_id` in the metadata, as text of one of two shapes:
+- plain:   "[session date] Speaker: text" (plus the caption of a shared photo);
+- context: the same, then "(replying to Other: the previous turn)", so an answer such as
+           "Yes, last May!" carries the words of the question it answers.
+Every question of categories 1-4 is then searched in its conversation with each search mode
+(`vector`: the tutorial's pure vector order; `hybrid`: vector and BM25 fused by reciprocal rank,
+the library's default), and the retrieved dia_ids are compared with the question's evidence:
 recall@k = evidence found in the top k / evidence; any_hit@10 = at least one found in the top 10.
 
-    python -m bench.locomo [--data ../shared/data/locomo/locomo-dev.json] [--embedder local] [--out PATH]
+The top-level keys of the JSON are those of the library's default (hybrid, context text);
+`variants` holds every combination.
+
+    python -m bench.locomo [--data ../shared/data/locomo/locomo-dev.json] [--texts plain,context]
+                           [--modes vector,hybrid] [--embedder local] [--out PATH]
 """
 
 from __future__ import annotations
@@ -25,20 +33,26 @@ from memory import Memory, MemoryConfig
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+DEFAULT = ("context", "hybrid")
+Row = tuple[float, float, float]
 
 
-def turns(conversation: dict[str, Any]) -> list[tuple[str, str]]:
+def turns(conversation: dict[str, Any], shape: str = "context") -> list[tuple[str, str]]:
     """(dia_id, text to store) for every turn, session by session."""
     talk = conversation.get("conversation", conversation)
     sessions = sorted((int(m.group(1)), key) for key in talk if (m := re.fullmatch(r"session_(\d+)", key)))
     found = []
     for number, key in sessions:
         when = talk.get(f"session_{number}_date_time", "")
+        previous = None
         for turn in talk[key]:
             text = f"[{when}] {turn['speaker']}: {turn['text']}"
             if turn.get("blip_caption"):
                 text += f" (shares a photo: {turn['blip_caption']})"
+            if shape == "context" and previous is not None:
+                text += f" (replying to {previous['speaker']}: {previous['text']})"
             found.append((turn["dia_id"], text))
+            previous = turn
     return found
 
 
@@ -49,86 +63,114 @@ def evidence_ids(raw: list[str]) -> set[str]:
     return ids
 
 
-def run(data: Path, embedder: str, limit: int) -> dict[str, Any]:
-    conversations = json.loads(data.read_text(encoding="utf-8"))
-    with tempfile.TemporaryDirectory(prefix="bench-locomo-") as tmp:
-        config = {
-            "vector_store": {"provider": "milvus", "config": {"url": f"{tmp}/milvus.db", "collection_name": "locomo"}},
+def _config(folder: str, embedder: str, mode: str) -> MemoryConfig:
+    return MemoryConfig.from_dict(
+        {
+            "vector_store": {
+                "provider": "milvus",
+                "config": {"url": f"{folder}/milvus.db", "collection_name": "locomo"},
+            },
             "embedder": {"provider": embedder},
             "extractor": "heuristic",
-        }
-        memory = Memory(MemoryConfig.from_dict(config, env={}))
-        try:
+            "search_mode": mode,
+        },
+        env={},
+    )
+
+
+def _ingest(memory: Memory, conversations: list[dict[str, Any]], shape: str) -> int:
+    stored = 0
+    for conversation in conversations:
+        for dia_id, text in turns(conversation, shape):
+            memory.add(text, user_id=conversation["sample_id"], metadata={"dia_id": dia_id}, infer=False)
+            stored += 1
+    return stored
+
+
+def _evaluate(memory: Memory, conversations: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    per_category: dict[int, list[Row]] = defaultdict(list)
+    latencies = []
+    for conversation in conversations:
+        for qa in conversation["qa"]:
+            wanted = evidence_ids(qa.get("evidence", []))
+            if qa.get("category") not in CATEGORIES or not wanted:
+                continue
             start = time.perf_counter()
-            stored = 0
-            for conversation in conversations:
-                for dia_id, text in turns(conversation):
-                    memory.add(text, user_id=conversation["sample_id"], metadata={"dia_id": dia_id}, infer=False)
-                    stored += 1
-            ingest_s = time.perf_counter() - start
-            per_category: dict[int, list[tuple[float, float, float]]] = defaultdict(list)
-            latencies = []
-            for conversation in conversations:
-                for qa in conversation["qa"]:
-                    if qa.get("category") not in CATEGORIES:
-                        continue
-                    wanted = evidence_ids(qa.get("evidence", []))
-                    if not wanted:
-                        continue
-                    t0 = time.perf_counter()
-                    hits = memory.search(qa["question"], user_id=conversation["sample_id"], limit=limit)["results"]
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                    got = [(h["metadata"] or {}).get("dia_id") for h in hits]
-                    r5 = len(wanted & set(got[:5])) / len(wanted)
-                    r10 = len(wanted & set(got[:10])) / len(wanted)
-                    per_category[qa["category"]].append((r5, r10, float(bool(wanted & set(got[:10])))))
-        finally:
-            memory.close()
-
-    def summary(rows: list[tuple[float, float, float]]) -> dict[str, float]:
-        return {
-            "questions": len(rows),
-            "recall_at_5": sum(r[0] for r in rows) / len(rows),
-            "recall_at_10": sum(r[1] for r in rows) / len(rows),
-            "any_hit_at_10": sum(r[2] for r in rows) / len(rows),
-        }
-
+            hits = memory.search(qa["question"], user_id=conversation["sample_id"], limit=limit)["results"]
+            latencies.append((time.perf_counter() - start) * 1000)
+            got = [(h["metadata"] or {}).get("dia_id") for h in hits]
+            per_category[qa["category"]].append(
+                (
+                    len(wanted & set(got[:5])) / len(wanted),
+                    len(wanted & set(got[:10])) / len(wanted),
+                    float(bool(wanted & set(got[:10]))),
+                )
+            )
     everything = [row for rows in per_category.values() for row in rows]
     return {
-        **summary(everything),
+        **_summary(everything),
         "search_p50_ms": percentile(latencies, 50),
         "search_p95_ms": percentile(latencies, 95),
-        "per_category": {CATEGORIES[c]: summary(rows) for c, rows in sorted(per_category.items())},
-        "embedder": embedder,
-        "memories": stored,
-        "ingest_seconds": ingest_s,
-        "data": str(data),
+        "per_category": {CATEGORIES[c]: _summary(rows) for c, rows in sorted(per_category.items())},
     }
+
+
+def _summary(rows: list[Row]) -> dict[str, float]:
+    return {
+        "questions": len(rows),
+        "recall_at_5": sum(r[0] for r in rows) / len(rows),
+        "recall_at_10": sum(r[1] for r in rows) / len(rows),
+        "any_hit_at_10": sum(r[2] for r in rows) / len(rows),
+    }
+
+
+def run(data: Path, embedder: str, shapes: list[str], modes: list[str], limit: int = 10) -> list[dict[str, Any]]:
+    conversations = json.loads(data.read_text(encoding="utf-8"))
+    variants = []
+    for shape in shapes:
+        with tempfile.TemporaryDirectory(prefix="bench-locomo-") as tmp:
+            memories = {mode: Memory(_config(tmp, embedder, mode)) for mode in modes}
+            try:
+                start = time.perf_counter()
+                stored = _ingest(memories[modes[0]], conversations, shape)
+                ingest_s = time.perf_counter() - start
+                for mode, memory in memories.items():
+                    variants.append(
+                        {
+                            "text": shape,
+                            "search": mode,
+                            **_evaluate(memory, conversations, limit),
+                            "memories": stored,
+                            "ingest_seconds": ingest_s,
+                        }
+                    )
+            finally:
+                for memory in memories.values():
+                    memory.close()
+    return variants
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--embedder", default="local", choices=["local", "openai"])
+    parser.add_argument("--texts", default="plain,context", help="comma-separated: plain, context")
+    parser.add_argument("--modes", default="vector,hybrid", help="comma-separated: vector, hybrid")
     parser.add_argument("--out")
     args = parser.parse_args()
-    result = run(args.data, args.embedder, limit=10)
-    rows = [{"category": name, **values} for name, values in result["per_category"].items()]
+    variants = run(args.data, args.embedder, args.texts.split(","), args.modes.split(","))
+    columns = ["text", "search", "recall_at_5", "recall_at_10", "any_hit_at_10", "search_p50_ms", "search_p95_ms"]
+    print_table(variants, columns)
+    chosen = next((v for v in variants if (v["text"], v["search"]) == DEFAULT), variants[-1])
+    print(f"\nper category, {chosen['text']} text, {chosen['search']} search:")
+    rows = [{"category": name, **values} for name, values in chosen["per_category"].items()]
     rows.append(
-        {
-            "category": "overall",
-            "questions": result["questions"],
-            "recall_at_5": result["recall_at_5"],
-            "recall_at_10": result["recall_at_10"],
-            "any_hit_at_10": result["any_hit_at_10"],
-        }
+        {"category": "overall", **{k: chosen[k] for k in ("questions", "recall_at_5", "recall_at_10", "any_hit_at_10")}}
     )
     print_table(rows, ["category", "questions", "recall_at_5", "recall_at_10", "any_hit_at_10"])
-    print(
-        f"search p50 {result['search_p50_ms']:.1f} ms, p95 {result['search_p95_ms']:.1f} ms; "
-        f"{result['memories']} memories ingested in {result['ingest_seconds']:.0f} s"
-    )
-    print(f"wrote {write_json(result, args.out, 'locomo')}")
+    print(f"{chosen['memories']} memories per variant, ingested in {chosen['ingest_seconds']:.0f} s")
+    payload = {**chosen, "embedder": args.embedder, "data": str(args.data), "variants": variants}
+    print(f"wrote {write_json(payload, args.out, 'locomo')}")
 
 
 if __name__ == "__main__":

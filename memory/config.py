@@ -111,6 +111,10 @@ class MemoryConfig(_Frozen):
     history_db_path: str | None = None
     version: str = "v1.1"
     candidate_limit: int = Field(default=10, ge=1, le=100)
+    # "hybrid": vector and BM25 keyword search fused by reciprocal rank (k = rrf_k); "vector": the
+    # tutorial's pure vector order. Chosen on LoCoMo's dev split: see bench/locomo.py and the README.
+    search_mode: Literal["hybrid", "vector"] = "hybrid"
+    rrf_k: int = Field(default=10, ge=1)
     max_operations: int = Field(default=50, ge=1)
     near_duplicate_similarity: float = Field(default=0.92, gt=0.0, le=1.0)
     local_only: bool = False
@@ -254,6 +258,8 @@ def _defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     if extractor not in ("llm", "heuristic"):
         raise ConfigError(f"MEMORY_EXTRACTOR={extractor!r} is unknown: use 'llm' or 'heuristic'")
     defaults["extractor"] = extractor
+    if env.get("MEMORY_SEARCH_MODE"):
+        defaults["search_mode"] = env["MEMORY_SEARCH_MODE"].strip().lower()
     if env.get("MEMORY_HISTORY_DB"):
         defaults["history_db_path"] = env["MEMORY_HISTORY_DB"]
     if env.get("MEMORY_LOCAL_ONLY"):

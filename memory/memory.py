@@ -277,16 +277,21 @@ class Memory:
         filters: Mapping[str, Any] | None = None,
         threshold: float | None = None,
     ) -> SearchResults:
-        """The scope's memories nearest to `query`, best first, with `score`."""
+        """The scope's memories most relevant to `query`, best first.
+
+        With `search_mode="hybrid"` (the default) the order fuses vector and keyword (BM25) ranks,
+        so an exact name or rare word counts; `score` stays the vector score the tutorial describes
+        (L2: distance, smaller is closer), which is then not always in order. `threshold` applies
+        to that score.
+        """
         expr = self._expr(user_id, agent_id, run_id, filters)
         text = _checked_text(query, "query")
+        limit = _checked_limit(limit)
         vector = self.embedder.embed([text], "query")[0]
-        return self.search_by_vector(vector, expr, limit, threshold)
-
-    def search_by_vector(
-        self, vector: Sequence[float], expr: str, limit: int = 5, threshold: float | None = None
-    ) -> SearchResults:
-        hits = self._store.search([vector], expr, _checked_limit(limit))[0]
+        if self.config.search_mode == "hybrid" and self._store.keyword_search:
+            hits = self._store.hybrid_search(vector, text, expr, limit, self.config.rrf_k)
+        else:
+            hits = self._store.search([vector], expr, limit)[0]
         results = []
         for record in hits:
             score = float(record.score or 0.0)
@@ -297,16 +302,6 @@ class Memory:
 
     def _passes(self, score: float, threshold: float) -> bool:
         return score <= threshold if self.config.vector_store.metric_type == "L2" else score >= threshold
-
-    def filter_expression(
-        self,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        filters: Mapping[str, Any] | None = None,
-    ) -> str:
-        """The Milvus filter for a scope, for callers that search by their own vector."""
-        return self._expr(user_id, agent_id, run_id, filters)
 
     def _expr(
         self, user_id: str | None, agent_id: str | None, run_id: str | None, filters: Mapping[str, Any] | None

@@ -82,3 +82,10 @@ def test_mem0_style_provider_blocks() -> None:
 def test_wrong_configuration_is_a_clear_error(config, env, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         MemoryConfig.from_dict(config, env=env)
+
+
+def test_search_mode_is_hybrid_unless_set() -> None:
+    assert MemoryConfig.from_env({}).search_mode == "hybrid"
+    assert MemoryConfig.from_env({"MEMORY_SEARCH_MODE": "Vector"}).search_mode == "vector"
+    with pytest.raises(ConfigError, match="search_mode"):
+        MemoryConfig.from_env({"MEMORY_SEARCH_MODE": "fuzzy"})
