@@ -184,7 +184,7 @@ async def on_message(message: cl.Message) -> None:
         return
 
     memory_enabled = bool(cl.user_session.get("memory_enabled", True))
-    recalled: list[Mapping[str, Any]] = []
+    recalled: list[Mapping[str, Any]] | None = None
     shown: asyncio.Task[None] | None = None
     if memory_enabled:
         recalled, shown = await recall(user_id, text)

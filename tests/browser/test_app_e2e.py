@@ -70,8 +70,8 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     app_stub.requests.clear()
     send(alice, "Which sport do I play?")
     expect(alice.get_by_text("Stub reply to: Which sport do I play?")).to_be_visible()
-    system_prompt = next(r for r in app_stub.chat_requests() if r.body.get("stream"))
-    assert '"Loves playing tennis on weekends"' in system_prompt.body["messages"][0]["content"]
+    chat = next(r for r in app_stub.chat_requests() if r.body.get("stream"))
+    assert '"Loves playing tennis on weekends"' in chat.body["messages"][-2]["content"]
     step = alice.locator('[data-step-type="retrieval"]').last
     step.get_by_text("Recalled memories").click()
     expect(step).to_contain_text("Loves playing tennis on weekends")
