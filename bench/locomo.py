@@ -8,7 +8,8 @@ Each conversation becomes one user; each dialog turn is stored with `add(infer=F
 Every question of categories 1-4 is then searched in its conversation with each search mode
 (`vector`: the tutorial's pure vector order; `hybrid`: vector and BM25 fused by reciprocal rank,
 the library's default), and the retrieved dia_ids are compared with the question's evidence:
-recall@k = evidence found in the top k / evidence; any_hit@10 = at least one found in the top 10.
+recall@k = evidence found by a search of limit k / evidence; any_hit@10 = at least one found
+by the search of 10.
 
 The top-level keys of the JSON are those of the library's default (hybrid, context text);
 `variants` holds every combination.
@@ -87,7 +88,7 @@ def _ingest(memory: Memory, conversations: list[dict[str, Any]], shape: str) -> 
     return stored
 
 
-def _evaluate(memory: Memory, conversations: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+def _evaluate(memory: Memory, conversations: list[dict[str, Any]]) -> dict[str, Any]:
     per_category: dict[int, list[Row]] = defaultdict(list)
     latencies = []
     for conversation in conversations:
@@ -95,15 +96,17 @@ def _evaluate(memory: Memory, conversations: list[dict[str, Any]], limit: int) -
             wanted = evidence_ids(qa.get("evidence", []))
             if qa.get("category") not in CATEGORIES or not wanted:
                 continue
-            start = time.perf_counter()
-            hits = memory.search(qa["question"], user_id=conversation["sample_id"], limit=limit)["results"]
-            latencies.append((time.perf_counter() - start) * 1000)
-            got = [(h["metadata"] or {}).get("dia_id") for h in hits]
+            found = {}
+            for k in (5, 10):  # a search of k: the order inside one result follows the vector score
+                start = time.perf_counter()
+                hits = memory.search(qa["question"], user_id=conversation["sample_id"], limit=k)["results"]
+                latencies.append((time.perf_counter() - start) * 1000)
+                found[k] = {(h["metadata"] or {}).get("dia_id") for h in hits}
             per_category[qa["category"]].append(
                 (
-                    len(wanted & set(got[:5])) / len(wanted),
-                    len(wanted & set(got[:10])) / len(wanted),
-                    float(bool(wanted & set(got[:10]))),
+                    len(wanted & found[5]) / len(wanted),
+                    len(wanted & found[10]) / len(wanted),
+                    float(bool(wanted & found[10])),
                 )
             )
     everything = [row for rows in per_category.values() for row in rows]
@@ -124,7 +127,7 @@ def _summary(rows: list[Row]) -> dict[str, float]:
     }
 
 
-def run(data: Path, embedder: str, shapes: list[str], modes: list[str], limit: int = 10) -> list[dict[str, Any]]:
+def run(data: Path, embedder: str, shapes: list[str], modes: list[str]) -> list[dict[str, Any]]:
     conversations = json.loads(data.read_text(encoding="utf-8"))
     variants = []
     for shape in shapes:
@@ -139,7 +142,7 @@ def run(data: Path, embedder: str, shapes: list[str], modes: list[str], limit: i
                         {
                             "text": shape,
                             "search": mode,
-                            **_evaluate(memory, conversations, limit),
+                            **_evaluate(memory, conversations),
                             "memories": stored,
                             "ingest_seconds": ingest_s,
                         }

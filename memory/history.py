@@ -1,8 +1,11 @@
 """Edit history in SQLite: one row per ADD, UPDATE and DELETE, each with its owner.
 
-Writes happen inside `transaction()`, which takes SQLite's write lock up front
-(BEGIN IMMEDIATE), so the caller can do its Milvus write inside the block and a failure
-of either side rolls the history back: never a history row without its memory.
+Milvus and SQLite cannot share a transaction, so a write goes in two steps:
+1. `intend()` commits the change's rows as *pending* (invisible to readers);
+2. after the Milvus write, `confirm()` makes them visible, or `discard()` drops the rows of a
+   change that did not happen. `pending()` lists what a crash left between the two steps, for
+   the caller to settle against what Milvus holds (see `Memory._settle`).
+So a memory never shows without its history row, nor a history row without its change.
 """
 
 from __future__ import annotations
@@ -10,17 +13,19 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import StoreError
 from .store import Scope
 from .types import Event, HistoryEntry
 
-__all__ = ["HistoryStore"]
+__all__ = ["HistoryStore", "PendingRow", "Row"]
 
-_SCHEMA = """
+_TABLE = """
 CREATE TABLE IF NOT EXISTS history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -32,43 +37,36 @@ CREATE TABLE IF NOT EXISTS history (
     new_memory TEXT,
     event TEXT NOT NULL CHECK (event IN ('ADD', 'UPDATE', 'DELETE')),
     created_at TEXT NOT NULL,
-    updated_at TEXT
+    updated_at TEXT,
+    pending INTEGER NOT NULL DEFAULT 0
 );
+"""
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS history_by_memory ON history (memory_id, seq);
 CREATE INDEX IF NOT EXISTS history_by_user ON history (user_id, seq);
+CREATE INDEX IF NOT EXISTS history_pending ON history (pending) WHERE pending = 1;
 """
 
 
-class HistoryWriter:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+@dataclass(frozen=True)
+class Row:
+    """One change to record."""
 
-    def record(
-        self,
-        memory_id: str,
-        scope: Scope,
-        event: Event,
-        old_memory: str | None,
-        new_memory: str | None,
-        created_at: str,
-        updated_at: str | None,
-    ) -> None:
-        self._conn.execute(
-            "INSERT INTO history (id, memory_id, user_id, agent_id, run_id, old_memory, new_memory,"
-            " event, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                str(uuid.uuid4()),
-                memory_id,
-                scope.user_id,
-                scope.agent_id,
-                scope.run_id,
-                old_memory,
-                new_memory,
-                event,
-                created_at,
-                updated_at,
-            ),
-        )
+    memory_id: str
+    scope: Scope
+    event: Event
+    old_memory: str | None
+    new_memory: str | None
+    created_at: str
+    updated_at: str | None
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    id: str
+    memory_id: str
+    event: Event
+    new_memory: str | None
 
 
 class HistoryStore:
@@ -84,19 +82,24 @@ class HistoryStore:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.executescript(_SCHEMA)
+            self._conn.executescript(_TABLE)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(history)")}
+            if "pending" not in columns:  # a history made before two-step writes
+                self._conn.execute("ALTER TABLE history ADD COLUMN pending INTEGER NOT NULL DEFAULT 0")
+            self._conn.executescript(_INDEXES)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the history database {path}: {exc}") from None
 
     @contextmanager
-    def transaction(self) -> Iterator[HistoryWriter]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE takes the write lock up front, so a busy database waits, then fails clearly."""
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"history database {self.path} is not writable: {exc}") from None
             try:
-                yield HistoryWriter(self._conn)
+                yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -106,11 +109,76 @@ class HistoryStore:
                 self._conn.execute("ROLLBACK")
                 raise StoreError(f"history commit failed in {self.path}: {exc}") from None
 
+    # -- the two steps of a write -------------------------------------------------------
+
+    def intend(self, rows: Sequence[Row]) -> list[str]:
+        """Commit `rows` as pending; returns their ids for `confirm` or `discard`."""
+        ids = [str(uuid.uuid4()) for _ in rows]
+        try:
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO history (id, memory_id, user_id, agent_id, run_id, old_memory, new_memory,"
+                    " event, created_at, updated_at, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                    [
+                        (
+                            row_id,
+                            r.memory_id,
+                            r.scope.user_id,
+                            r.scope.agent_id,
+                            r.scope.run_id,
+                            r.old_memory,
+                            r.new_memory,
+                            r.event,
+                            r.created_at,
+                            r.updated_at,
+                        )
+                        for row_id, r in zip(ids, rows, strict=True)
+                    ],
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the history database {self.path}: {exc}") from None
+        return ids
+
+    def confirm(self, ids: Sequence[str]) -> None:
+        self._set(ids, "UPDATE history SET pending = 0 WHERE id = ?")
+
+    def discard(self, ids: Sequence[str]) -> None:
+        self._set(ids, "DELETE FROM history WHERE id = ? AND pending = 1")
+
+    def _set(self, ids: Sequence[str], statement: str) -> None:
+        if not ids:
+            return
+        try:
+            with self._transaction() as conn:
+                conn.executemany(statement, [(i,) for i in ids])
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the history database {self.path}: {exc}") from None
+
+    def pending(self, ids: Sequence[str] | None = None, older_than: float = 0.0) -> list[PendingRow]:
+        """Rows written by `intend` and neither confirmed nor discarded: those of `ids`, or all
+        that are at least `older_than` seconds old."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, memory_id, event, new_memory, coalesce(updated_at, created_at) FROM history"
+                " WHERE pending = 1 ORDER BY seq"
+            ).fetchall()
+        if ids is not None:
+            wanted = set(ids)
+            return [PendingRow(r[0], r[1], r[2], r[3]) for r in rows if r[0] in wanted]
+        now = datetime.now(UTC)
+        return [
+            PendingRow(r[0], r[1], r[2], r[3])
+            for r in rows
+            if (now - datetime.fromisoformat(r[4])).total_seconds() >= older_than
+        ]
+
+    # -- reads (confirmed rows only) ----------------------------------------------------
+
     def for_memory(self, memory_id: str) -> list[HistoryEntry]:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at"
-                " FROM history WHERE memory_id = ? ORDER BY seq",
+                " FROM history WHERE memory_id = ? AND pending = 0 ORDER BY seq",
                 (memory_id,),
             ).fetchall()
         return [
@@ -123,13 +191,15 @@ class HistoryStore:
     def owner(self, memory_id: str) -> Scope | None:
         with self._lock:
             row = self._conn.execute(
-                "SELECT user_id, agent_id, run_id FROM history WHERE memory_id = ? ORDER BY seq LIMIT 1", (memory_id,)
+                "SELECT user_id, agent_id, run_id FROM history WHERE memory_id = ? AND pending = 0"
+                " ORDER BY seq LIMIT 1",
+                (memory_id,),
             ).fetchone()
         return Scope(row[0], row[1], row[2]) if row else None
 
     def reset(self) -> None:
-        with self.transaction():
-            self._conn.execute("DELETE FROM history")
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM history")
 
     def close(self) -> None:
         with self._lock:

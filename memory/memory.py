@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -29,6 +28,7 @@ from .types import (
     SearchResult,
     SearchResults,
 )
+from .writes import Change, ChangeWriter
 
 __all__ = ["Memory"]
 
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 MAX_METADATA_BYTES = 16_384
 MAX_LIMIT = 16_384
+SERVER_SETTLE_AGE_S = 600.0
 
 
 def _now() -> str:
@@ -65,7 +66,13 @@ class Memory:
             self._extractor = LLMExtractor(self.llm, self.config.max_operations)
         else:
             self._extractor = HeuristicExtractor(self.config.near_duplicate_similarity, self.config.max_operations)
-        self._write_lock = threading.RLock()
+        self._write_lock = self._store.lock
+        self._writer = ChangeWriter(self._store, self._history, self._write_lock)
+        try:  # what a crash left halfway; on a Milvus server other processes may be writing right now
+            self._writer.settle(older_than=0.0 if self.config.vector_store.is_lite else SERVER_SETTLE_AGE_S)
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def from_config(cls, config_dict: Mapping[str, Any]) -> Memory:
@@ -146,50 +153,41 @@ class Memory:
         if to_embed:
             vectors.update(zip(to_embed, self.embedder.embed(to_embed, "passage"), strict=True))
         results: list[AddResultItem] = []
+        changes: list[Change] = []
         with self._write_lock:
             current = {r.id: r for r in self._store.get([op.target.id for op in operations if op.target])}
-            inserts: list[Record] = []
-            with self._history.transaction() as history:
-                for op in operations:
-                    now = _now()
-                    target = current.get(op.target.id) if op.target else None
-                    if op.event == "DELETE":
-                        if target is None:
-                            continue
-                        history.record(target.id, scope, "DELETE", target.memory, None, target.created_at, now)
-                        self._store.delete([target.id])
-                        results.append({"id": target.id, "memory": target.memory, "event": "DELETE"})
-                    elif op.event == "UPDATE" and target is not None:
-                        updated = replace(
-                            target,
-                            memory=op.text,
-                            hash=text_hash(op.text),
-                            updated_at=now,
-                            vector=list(vectors[op.text]),
-                        )
-                        history.record(target.id, scope, "UPDATE", target.memory, op.text, target.created_at, now)
-                        self._store.upsert(updated)
-                        current[target.id] = updated
-                        results.append(
-                            {"id": target.id, "memory": op.text, "event": "UPDATE", "previous_memory": target.memory}
-                        )
-                    else:  # ADD, or an UPDATE whose memory vanished meanwhile
-                        record = Record(
-                            id=str(uuid.uuid4()),
-                            memory=op.text,
-                            hash=text_hash(op.text),
-                            created_at=now,
-                            category=_category(metadata),
-                            metadata=metadata,
-                            vector=list(vectors[op.text]),
-                            user_id=scope.user_id,
-                            agent_id=scope.agent_id,
-                            run_id=scope.run_id,
-                        )
-                        history.record(record.id, scope, "ADD", None, op.text, now, None)
-                        inserts.append(record)
-                        results.append({"id": record.id, "memory": op.text, "event": "ADD"})
-                self._store.insert(inserts)
+            for op in operations:
+                now = _now()
+                target = current.pop(op.target.id, None) if op.target else None  # one change per memory
+                if op.event == "DELETE":
+                    if target is None:
+                        continue
+                    changes.append(Change("DELETE", target, None, now))
+                    results.append({"id": target.id, "memory": target.memory, "event": "DELETE"})
+                elif op.event == "UPDATE" and target is not None:
+                    updated = replace(
+                        target, memory=op.text, hash=text_hash(op.text), updated_at=now, vector=list(vectors[op.text])
+                    )
+                    changes.append(Change("UPDATE", target, updated, now))
+                    results.append(
+                        {"id": target.id, "memory": op.text, "event": "UPDATE", "previous_memory": target.memory}
+                    )
+                else:  # ADD, or an UPDATE whose memory vanished meanwhile
+                    record = Record(
+                        id=str(uuid.uuid4()),
+                        memory=op.text,
+                        hash=text_hash(op.text),
+                        created_at=now,
+                        category=_category(metadata),
+                        metadata=metadata,
+                        vector=list(vectors[op.text]),
+                        user_id=scope.user_id,
+                        agent_id=scope.agent_id,
+                        run_id=scope.run_id,
+                    )
+                    changes.append(Change("ADD", None, record, now))
+                    results.append({"id": record.id, "memory": op.text, "event": "ADD"})
+            self._writer.apply(changes)
         return {"results": results, "relations": []}
 
     # -- by id --------------------------------------------------------------------------
@@ -217,17 +215,13 @@ class Memory:
                 metadata=new_metadata if new_metadata is not None else record.metadata,
                 category=_category(new_metadata) if new_metadata is not None else record.category,
             )
-            with self._history.transaction() as history:
-                history.record(record.id, record.scope, "UPDATE", record.memory, text, record.created_at, now)
-                self._store.upsert(updated)
+            self._writer.apply([Change("UPDATE", record, updated, now)])
         return {"message": "Memory updated successfully!"}
 
     def delete(self, memory_id: str, user_id: str | None = None) -> MessageResult:
         with self._write_lock:
             record = self._require(memory_id, user_id)
-            with self._history.transaction() as history:
-                history.record(record.id, record.scope, "DELETE", record.memory, None, record.created_at, _now())
-                self._store.delete([record.id])
+            self._writer.apply([Change("DELETE", record, None, _now())])
         return {"message": "Memory deleted successfully!"}
 
     def history(self, memory_id: str, user_id: str | None = None) -> list[HistoryEntry]:
@@ -277,12 +271,12 @@ class Memory:
         filters: Mapping[str, Any] | None = None,
         threshold: float | None = None,
     ) -> SearchResults:
-        """The scope's memories most relevant to `query`, best first.
+        """The scope's memories most relevant to `query`, best first by `score`.
 
-        With `search_mode="hybrid"` (the default) the order fuses vector and keyword (BM25) ranks,
-        so an exact name or rare word counts; `score` stays the vector score the tutorial describes
-        (L2: distance, smaller is closer), which is then not always in order. `threshold` applies
-        to that score.
+        With `search_mode="hybrid"` (the default) the `limit` memories returned are chosen by fusing
+        vector and keyword (BM25) ranks, so an exact name or rare word counts; they are then listed
+        by their vector score as the tutorial describes (L2: distance, smaller is closer; COSINE:
+        larger is closer). `threshold` applies to that score.
         """
         expr = self._expr(user_id, agent_id, run_id, filters)
         text = _checked_text(query, "query")
@@ -290,6 +284,7 @@ class Memory:
         vector = self.embedder.embed([text], "query")[0]
         if self.config.search_mode == "hybrid" and self._store.keyword_search:
             hits = self._store.hybrid_search(vector, text, expr, limit, self.config.rrf_k)
+            hits.sort(key=lambda r: r.score or 0.0, reverse=self.config.vector_store.metric_type != "L2")
         else:
             hits = self._store.search([vector], expr, limit)[0]
         results = []
@@ -322,11 +317,8 @@ class Memory:
                 batch = self._store.scan(expr, 1000)
                 if not batch:
                     break
-                with self._history.transaction() as history:
-                    now = _now()
-                    for record in batch:
-                        history.record(record.id, record.scope, "DELETE", record.memory, None, record.created_at, now)
-                    self._store.delete([r.id for r in batch])
+                now = _now()
+                self._writer.apply([Change("DELETE", record, None, now) for record in batch])
         return {"message": "Memories deleted successfully!"}
 
     def reset(self) -> None:

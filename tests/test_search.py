@@ -42,9 +42,10 @@ def test_hybrid_scores_are_the_vector_scores(make_memory: Callable[..., Memory])
         h["id"]: h["score"] for h in vector.search("biscuit appointment", user_id="alice", limit=50)["results"]
     }
     hits = hybrid.search("biscuit appointment", user_id="alice", limit=5)["results"]
-    assert len(hits) == 5
+    assert len(hits) == 5 and RARE in [h["memory"] for h in hits]
     for hit in hits:
         assert hit["score"] == pytest.approx(everything[hit["id"]], abs=1e-4)
+    assert [h["score"] for h in hits] == sorted(h["score"] for h in hits), "listed by distance, as the tutorial"
 
 
 def test_cosine_hybrid_scores_are_similarities(make_memory: Callable[..., Memory]) -> None:
@@ -54,7 +55,7 @@ def test_cosine_hybrid_scores_are_similarities(make_memory: Callable[..., Memory
     hits = m.search("tennis weekends", user_id="alice")["results"]
     assert hits[0]["memory"] == "Plays tennis on weekends"
     assert 0.0 < hits[0]["score"] <= 1.0 + 1e-6
-    assert hits[0]["score"] > hits[1]["score"]
+    assert hits[0]["score"] > hits[1]["score"], "COSINE: larger is closer, listed first"
 
 
 def test_the_keyword_index_follows_updates(make_memory: Callable[..., Memory]) -> None:

@@ -1,0 +1,125 @@
+"""Changes to memories, written to Milvus and the history so that the two always agree.
+
+A write records its history rows as pending, changes Milvus, then confirms the rows. If Milvus
+fails halfway, or the process dies, `settle()` looks at what Milvus holds for each pending row:
+the change happened (confirm the row) or it did not (drop the row). `Memory` settles whatever a
+crash left when it opens, and a failed write's rows at once or, if Milvus is down, before the
+next write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import StoreError
+from .extraction import text_hash
+from .history import HistoryStore, PendingRow, Row
+from .store import MilvusStore, Record
+from .types import Event
+
+__all__ = ["Change", "ChangeWriter"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Change:
+    """ADD has `after`; UPDATE has `before` and `after`; DELETE has `before`."""
+
+    event: Event
+    before: Record | None
+    after: Record | None
+    at: str
+
+    @property
+    def memory_id(self) -> str:
+        record = self.after or self.before
+        assert record is not None
+        return record.id
+
+    def row(self) -> Row:
+        record = self.before or self.after
+        assert record is not None
+        return Row(
+            memory_id=self.memory_id,
+            scope=record.scope,
+            event=self.event,
+            old_memory=self.before.memory if self.before else None,
+            new_memory=self.after.memory if self.after else None,
+            created_at=record.created_at,
+            updated_at=None if self.event == "ADD" else self.at,
+        )
+
+
+class ChangeWriter:
+    def __init__(self, store: MilvusStore, history: HistoryStore, lock: threading.RLock) -> None:
+        self._store = store
+        self._history = history
+        self._lock = lock
+        self._unsettled: set[str] = set()  # rows of this writer's failed writes that could not be settled yet
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Write `changes` (one per memory) to Milvus with their history rows."""
+        if not changes:
+            return
+        if len({c.memory_id for c in changes}) != len(changes):
+            raise ValueError("one change per memory in a write")
+        with self._lock:
+            if self._unsettled:
+                self.settle(sorted(self._unsettled))
+            ids = self._history.intend([c.row() for c in changes])
+            try:
+                deleted = [c.memory_id for c in changes if c.event == "DELETE"]
+                if deleted:
+                    self._store.delete(deleted)
+                for change in changes:
+                    if change.event == "UPDATE" and change.after is not None:
+                        self._store.upsert(change.after)
+                self._store.insert([c.after for c in changes if c.event == "ADD" and c.after is not None])
+            except BaseException:
+                self._settle_after_failure(ids)
+                raise
+            try:
+                self._history.confirm(ids)
+            except StoreError:
+                self._unsettled.update(ids)
+                raise
+
+    def settle(self, ids: Sequence[str] | None = None, older_than: float = 0.0) -> None:
+        """Confirm the pending rows whose change Milvus holds; drop the others.
+
+        `ids=None` settles what crashed writers left: every pending row at least `older_than`
+        seconds old (another process writing to the same Milvus server may have rows in flight).
+        """
+        with self._lock:
+            pending = self._history.pending(ids, older_than)
+            if pending:
+                current = {r.id: r for r in self._store.get(sorted({p.memory_id for p in pending}))}
+                happened = {p.id for p in pending if _happened(p, current.get(p.memory_id))}
+                self._history.confirm(sorted(happened))
+                self._history.discard([p.id for p in pending if p.id not in happened])
+                logger.warning(
+                    "settled %d unfinished memory changes: %d had reached Milvus, %d had not",
+                    len(pending),
+                    len(happened),
+                    len(pending) - len(happened),
+                )
+            self._unsettled.difference_update(p.id for p in pending)
+
+    def _settle_after_failure(self, ids: Sequence[str]) -> None:
+        try:
+            self.settle(ids)
+        except Exception:  # Milvus may be what failed: settle before the next write, or at the next start
+            logger.warning("could not settle a failed write now; it will be settled later", exc_info=True)
+            self._unsettled.update(ids)
+
+
+def _happened(row: PendingRow, current: Record | None) -> bool:
+    if row.event == "DELETE":
+        return current is None
+    if current is None:
+        return False
+    return row.event == "ADD" or current.hash == text_hash(row.new_memory or "")
