@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from memory.prompts import render_prompt
+from memory.prompts import quoted, render_prompt
 from memory.tokens import count_tokens
 
-__all__ = ["build_messages", "fit_history", "quote_memory", "select_memories"]
+__all__ = ["build_messages", "fit_history", "select_memories"]
 
 Message = dict[str, str]
 
@@ -20,7 +19,7 @@ def select_memories(hits: Sequence[Mapping[str, Any]], budget_tokens: int) -> li
     chosen: list[Mapping[str, Any]] = []
     used = 0
     for hit in hits:
-        cost = count_tokens(quote_memory(hit["memory"])) + 1
+        cost = count_tokens(quoted(hit["memory"])) + 1
         if used + cost > budget_tokens:
             break
         chosen.append(hit)
@@ -41,11 +40,6 @@ def fit_history(history: Sequence[Message], budget_tokens: int) -> list[Message]
     return list(reversed(kept))
 
 
-def quote_memory(text: str) -> str:
-    """One memory as a JSON string on one line; '<' and '>' escaped, so no text can forge a marker."""
-    return json.dumps(text, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
-
-
 def build_messages(
     memories: Sequence[Mapping[str, Any]] | None,
     history: Sequence[Message],
@@ -61,6 +55,6 @@ def build_messages(
     system = render_prompt("chat_system", today=today.isoformat(), weekday=today.strftime("%A"))
     messages = [{"role": "system", "content": system}, *fit_history(history, history_budget)]
     if memories is not None:
-        quoted = "\n".join(quote_memory(m["memory"]) for m in memories) or "(none yet)"
-        messages.append({"role": "system", "content": render_prompt("chat_memories", memories=quoted)})
+        lines = "\n".join(quoted(m["memory"]) for m in memories) or "(none yet)"
+        messages.append({"role": "system", "content": render_prompt("chat_memories", memories=lines)})
     return [*messages, {"role": "user", "content": user_message}]

@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ExtractionError
 from .llm import ChatClient, parse_json_object
-from .prompts import render_prompt
-from .store import Record
-from .tokens import truncate_to_tokens
+from .prompts import quoted, render_prompt
+from .store import MAX_VARCHAR, Record
+from .tokens import count_tokens, truncate_to_tokens
 
 __all__ = [
     "EXTRACTION_SCHEMA",
@@ -59,8 +59,15 @@ class Operation:
 
 
 def conversation_text(messages: Sequence[dict[str, str]]) -> str:
-    lines = [f"{m['role']}: {m['content']}" for m in messages if m["role"] != "system"]
-    return truncate_to_tokens("\n".join(lines), MAX_PROMPT_MESSAGE_TOKENS)
+    """One JSON object per message (data the model cannot mistake for instructions), within a token budget."""
+    lines, budget = [], MAX_PROMPT_MESSAGE_TOKENS
+    for message in messages:
+        if message["role"] == "system" or budget <= 0:
+            continue
+        content = truncate_to_tokens(message["content"], budget)
+        budget -= count_tokens(content)
+        lines.append(quoted({"role": message["role"], "content": content}))
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------
@@ -109,12 +116,11 @@ class LLMExtractor:
         self.max_operations = max_operations
 
     def extract(self, messages: Sequence[dict[str, str]], candidates: Sequence[Record], today: date) -> list[Operation]:
-        numbered = [{"id": str(i), "text": c.memory} for i, c in enumerate(candidates)]
         prompt = render_prompt(
             "extract",
             today=today.isoformat(),
             weekday=today.strftime("%A"),
-            memories=json.dumps(numbered, ensure_ascii=False, indent=1),
+            memories="\n".join(quoted({"id": str(i), "text": c.memory}) for i, c in enumerate(candidates)) or "(none)",
             conversation=conversation_text(messages),
         )
         chat = [{"role": "system", "content": prompt}, {"role": "user", "content": "Return the operations as JSON."}]
@@ -159,6 +165,11 @@ def validate_operations(
             operations.append(Operation("DELETE", target=target))
             continue
         if not text:
+            continue
+        if len(text.encode()) > MAX_VARCHAR:
+            logger.warning(
+                "dropped a %d-byte fact from the model: a memory is at most %d bytes", len(text.encode()), MAX_VARCHAR
+            )
             continue
         digest = text_hash(text)
         if op.event == "UPDATE" and target is not None and target.id not in touched:
@@ -351,7 +362,7 @@ class HeuristicExtractor:
             for sentence in _SENTENCE_END.split(message["content"]):
                 for clause in _CLAUSE_BREAK.split(sentence):
                     statement = self._statement(clause.strip(), today)
-                    if statement and statement not in found:
+                    if statement and statement not in found and len(statement.text.encode()) <= MAX_VARCHAR:
                         found.append(statement)
         return found[: self.max_operations]
 

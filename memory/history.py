@@ -72,10 +72,10 @@ class PendingRow:
 class HistoryStore:
     def __init__(self, path: str, busy_timeout_ms: int = 10_000) -> None:
         self.path = path
-        if path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
+            if path != ":memory:":
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_ms / 1000
             )
@@ -87,7 +87,7 @@ class HistoryStore:
             if "pending" not in columns:  # a history made before two-step writes
                 self._conn.execute("ALTER TABLE history ADD COLUMN pending INTEGER NOT NULL DEFAULT 0")
             self._conn.executescript(_INDEXES)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the history database {path}: {exc}") from None
 
     @contextmanager

@@ -16,7 +16,17 @@ from .errors import InvalidInputError, MemoryNotFoundError
 from .extraction import HeuristicExtractor, LLMExtractor, Operation, text_hash
 from .history import HistoryStore
 from .llm import ChatClient
-from .store import SCOPE_FIELDS, MilvusStore, Record, Scope, metadata_filter, validate_id
+from .store import (
+    MAX_VARCHAR,
+    SCOPE_FIELDS,
+    MilvusStore,
+    Record,
+    Scope,
+    check_encodable,
+    metadata_filter,
+    validate_id,
+)
+from .tokens import truncate_to_tokens
 from .types import (
     AddResult,
     AddResultItem,
@@ -37,6 +47,9 @@ logger = logging.getLogger(__name__)
 MAX_METADATA_BYTES = 16_384
 MAX_LIMIT = 16_384
 SERVER_SETTLE_AGE_S = 600.0
+# A longer query is cut: embedding models read at most 512 (e5) to 8,191 (OpenAI) tokens.
+MAX_QUERY_CHARS = 40_000
+MAX_QUERY_TOKENS = 8_000
 
 
 def _now() -> str:
@@ -113,6 +126,12 @@ class Memory:
         metadata = _checked_metadata(metadata)
         if not infer:
             texts = [m["content"].strip() for m in conversation if m["role"] != "system" and m["content"].strip()]
+            for text in texts:
+                if len(text.encode()) > MAX_VARCHAR:
+                    raise InvalidInputError(
+                        f"a memory is at most {MAX_VARCHAR} bytes of text and this message has {len(text.encode())}: "
+                        "split it, or let infer=True extract its facts"
+                    )
             return self._apply([Operation("ADD", text=t) for t in dict.fromkeys(texts)], scope, metadata, {})
         today = self._today()
         if isinstance(self._extractor, HeuristicExtractor):
@@ -201,6 +220,8 @@ class Memory:
     ) -> MessageResult:
         """Replace a memory's text (metadata kept unless new metadata is given)."""
         text = _checked_text(data, "data")
+        if len(text.encode()) > MAX_VARCHAR:
+            raise InvalidInputError(f"a memory is at most {MAX_VARCHAR} bytes of text; data has {len(text.encode())}")
         new_metadata = _checked_metadata(metadata) if metadata is not None else None
         vector = self.embedder.embed([text], "passage")[0]
         with self._write_lock:
@@ -279,7 +300,7 @@ class Memory:
         larger is closer). `threshold` applies to that score.
         """
         expr = self._expr(user_id, agent_id, run_id, filters)
-        text = _checked_text(query, "query")
+        text = truncate_to_tokens(_checked_text(query, "query")[:MAX_QUERY_CHARS], MAX_QUERY_TOKENS)
         limit = _checked_limit(limit)
         vector = self.embedder.embed([text], "query")[0]
         if self.config.search_mode == "hybrid" and self._store.keyword_search:
@@ -381,7 +402,7 @@ def _normalize_messages(messages: Messages) -> list[dict[str, str]]:
         role = message.get("role", "user")
         if role not in ("user", "assistant", "system"):
             raise InvalidInputError(f"message role {role!r} must be 'user', 'assistant' or 'system'")
-        normalized.append({"role": str(role), "content": message["content"]})
+        normalized.append({"role": str(role), "content": check_encodable(message["content"], "a message's content")})
     if not any(m["content"].strip() for m in normalized if m["role"] != "system"):
         raise InvalidInputError("messages are empty: there is nothing to remember")
     return normalized
@@ -390,7 +411,7 @@ def _normalize_messages(messages: Messages) -> list[dict[str, str]]:
 def _checked_text(value: object, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(f"{name} must be a non-empty string")
-    return value.strip()
+    return check_encodable(value.strip(), name)
 
 
 def _checked_metadata(metadata: object) -> dict[str, Any] | None:
@@ -399,8 +420,10 @@ def _checked_metadata(metadata: object) -> dict[str, Any] | None:
     if not isinstance(metadata, Mapping):
         raise InvalidInputError("metadata must be a dict")
     try:
-        encoded = json.dumps(metadata, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        encoded = check_encodable(json.dumps(metadata, ensure_ascii=False, allow_nan=False), "metadata")
+    except (TypeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, InvalidInputError):
+            raise
         raise InvalidInputError(f"metadata must be JSON-serializable: {exc}") from None
     if len(encoded.encode()) > MAX_METADATA_BYTES:
         raise InvalidInputError(f"metadata is {len(encoded.encode())} bytes; at most {MAX_METADATA_BYTES}")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from string import Template
 
 from .errors import ConfigError
 
-__all__ = ["PROMPTS_DIR", "render_prompt"]
+__all__ = ["PROMPTS_DIR", "quoted", "render_prompt"]
 
 PROMPTS_DIR = Path(os.environ.get("MEMORY_PROMPTS_DIR") or Path(__file__).resolve().parent.parent / "prompts")
+
+
+def quoted(value: object) -> str:
+    """`value` as JSON on one line, '<' and '>' escaped: data in a prompt that no text can break out of."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def render_prompt(name: str, /, **values: object) -> str:

@@ -24,6 +24,7 @@ cannot be altered; it keeps working with vector search only.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -40,7 +41,7 @@ from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusC
 from .config import VectorStoreConfig
 from .errors import DimensionMismatchError, InvalidInputError, StoreError, StoreLockedError
 
-__all__ = ["MilvusStore", "Record", "Scope", "quote", "validate_id"]
+__all__ = ["MilvusStore", "Record", "Scope", "check_encodable", "quote", "validate_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,18 @@ def _decode_scope(value: str) -> str:
     return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
 
 
+def check_encodable(value: str, name: str) -> str:
+    """`value`, if it can be stored as UTF-8 (a lone surrogate such as '\\udc80' cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{name} is not valid text: it holds {value[exc.start]!r} at position {exc.start}, "
+            "half of a UTF-16 pair (was it decoded with errors='surrogateescape'?)"
+        ) from None
+    return value
+
+
 def validate_id(memory_id: object) -> str:
     if not isinstance(memory_id, str) or not _UUID.match(memory_id):
         raise InvalidInputError(
@@ -94,7 +107,7 @@ class Scope:
             value = getattr(self, name)
             if not isinstance(value, str):
                 raise InvalidInputError(f"{name} must be a string, not {type(value).__name__}")
-            if len(_encode_scope(value).encode()) > MAX_VARCHAR:
+            if len(check_encodable(_encode_scope(value), name).encode()) > MAX_VARCHAR:
                 raise InvalidInputError(f"{name} is too long (at most {MAX_VARCHAR} bytes)")
 
     @property
@@ -149,8 +162,14 @@ class _PathLocks:
                 fd, count = self._held[key]
                 self._held[key] = (fd, count + 1)
                 return
-            Path(key).parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                Path(key).parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(key + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot use {db_path} for milvus-lite: {exc.strerror or exc} ({exc.filename or key}). "
+                    "Give a path ending in .db in a folder you can write to"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -171,11 +190,44 @@ class _PathLocks:
                 self._held[key] = (fd, count - 1)
                 return
             del self._held[key]
+            forget_lite_server(db_path)  # the last store here: stop the server, so other processes may open the file
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
 
 _locks = _PathLocks()
+_REPEATABLE = {
+    "has_collection",
+    "describe_collection",
+    "describe_index",
+    "load_collection",
+    "query",
+    "search",
+    "hybrid_search",
+}
+
+
+def lite_server_exited(uri: str) -> bool:
+    """Whether the milvus-lite server process of this file, started by this process, has exited.
+
+    milvus-lite 2.5.1 keeps its servers in `server_manager_instance._servers` (path -> Server, with
+    the process in `_p`) and hands out a dead server's socket forever; there is no public API.
+    """
+    from milvus_lite.server_manager import server_manager_instance
+
+    server = server_manager_instance._servers.get(str(Path(uri).absolute().resolve()))
+    process = getattr(server, "_p", None)
+    return process is not None and process.poll() is not None
+
+
+def forget_lite_server(uri: str) -> None:
+    """Stop this process's milvus-lite server of the file (if any); the next MilvusClient starts a new one."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    if str(Path(uri).absolute().resolve()) in server_manager_instance._servers:
+        server_manager_instance.release_server(uri)
+
+
 _store_locks: dict[str, threading.RLock] = {}
 _store_locks_guard = threading.Lock()
 
@@ -212,8 +264,6 @@ class MilvusStore:
     # -- setup --------------------------------------------------------------------------
 
     def _connect(self) -> MilvusClient:
-        if self.config.is_lite:
-            Path(self.config.uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:
             return MilvusClient(uri=self.config.uri, token=self.config.token or "")
         except MilvusException as exc:
@@ -302,7 +352,29 @@ class MilvusStore:
             with self.lock:
                 return getattr(self._client, method)(*args, **kwargs)
         except MilvusException as exc:
+            failure = f"Milvus {method} on '{self.collection}' failed: {exc.message or exc}"
+            if not self._restart_if_dead():
+                raise StoreError(failure) from None
+        if method not in _REPEATABLE:  # a write may or may not have happened: the caller settles it
+            raise StoreError(f"{failure}; the milvus-lite server had stopped and was started again")
+        try:
+            with self.lock:
+                return getattr(self._client, method)(*args, **kwargs)
+        except MilvusException as exc:
             raise StoreError(f"Milvus {method} on '{self.collection}' failed: {exc.message or exc}") from None
+
+    def _restart_if_dead(self) -> bool:
+        """Start a new milvus-lite server on the file if ours has exited; True if it did."""
+        if not self.config.is_lite or not lite_server_exited(self.config.uri):
+            return False
+        logger.warning("the milvus-lite server for %s had exited: starting a new one", self.config.uri)
+        with self.lock:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            forget_lite_server(self.config.uri)
+            self._client = self._connect()
+            self._client.load_collection(self.collection)
+        return True
 
     # -- writes -------------------------------------------------------------------------
 
@@ -517,7 +589,7 @@ def metadata_filter(filters: Mapping[str, Any]) -> str:
         elif isinstance(value, (int, float)):
             literal = repr(value)
         elif isinstance(value, str):
-            literal = quote(value.replace("\n", " ").replace("\r", " "))
+            literal = quote(check_encodable(value, f"filters[{key!r}]").replace("\n", " ").replace("\r", " "))
         else:
             raise InvalidInputError(f"filter on {key!r} takes a string, number or boolean, not {type(value).__name__}")
         parts.append(f'metadata["{key}"] == {literal}')

@@ -49,7 +49,8 @@ def test_candidates_reach_the_model_under_short_ids_never_uuids(
     stub.reset()
     m.add("I still like tennis", user_id="alice")
     prompt = stub.chat_requests()[0].prompt
-    memories = json.loads(prompt.split("Existing memories (id and text):\n", 1)[1].split("\n\nConversation:", 1)[0])
+    block = prompt.split("<<<memories\n", 1)[1].split("\nmemories>>>", 1)[0]
+    memories = [json.loads(line) for line in block.splitlines()]
     assert sorted(x["id"] for x in memories) == ["0", "1"]
     assert sorted(x["text"] for x in memories) == ["Likes tennis", "Lives in Osaka"]
     assert not UUID_IN_TEXT.search(prompt)

@@ -101,3 +101,13 @@ def test_server_uri_and_token_are_accepted_as_configuration() -> None:
     assert not config.vector_store.is_lite
     assert config.vector_store.token == "root:Milvus"
     assert config.history_path.endswith("memories.history.sqlite")
+
+
+@pytest.mark.slow
+def test_closing_frees_the_file_for_another_process(make_memory: Callable[..., Memory], tmp_path: Path) -> None:
+    m = make_memory()
+    m.add("Grows tomatoes", user_id="alice", infer=False)
+    m.close()
+    with milvus_file_held(tmp_path / "milvus.db"):  # fails if this process still held the file
+        pass
+    assert make_memory().get_all(user_id="alice")["results"][0]["memory"] == "Grows tomatoes"
