@@ -221,7 +221,14 @@ async def recall(user_id: str, text: str) -> tuple[list[Mapping[str, Any]], asyn
         shown = "\n".join(f"- {h['memory']}" for h in chosen) or "No memories yet."
     except MemoryLayerError as exc:
         shown = f"Memory search failed: {exc}. Answering without memories."
-    step = cl.Step(name="Recalled memories", type="retrieval", default_open=False, show_input=False)
+    parent = cl.context.current_step  # the turn's run, which the reply also hangs under: the step shows above it
+    step = cl.Step(
+        name="Recalled memories",
+        type="retrieval",
+        parent_id=parent.id if parent else None,
+        default_open=False,
+        show_input=False,
+    )
     step.start, step.end, step.output = started, utc_now(), shown
     return chosen, asyncio.create_task(step.send())
 

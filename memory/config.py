@@ -232,8 +232,13 @@ def _defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         )
     else:
         llm["model"] = LOCAL_CHAT_MODEL
-    if env.get("MEMORY_LLM_MAX_TOKENS"):
-        llm["max_tokens"] = env["MEMORY_LLM_MAX_TOKENS"]
+    for name, key in (
+        ("MEMORY_LLM_MAX_TOKENS", "max_tokens"),
+        ("MEMORY_LLM_TIMEOUT", "timeout"),
+        ("MEMORY_LLM_MAX_RETRIES", "max_retries"),
+    ):
+        if env.get(name):
+            llm[key] = env[name]
 
     embedder: dict[str, Any] = {"provider": embedder_provider}
     if embedder_provider == "openai":

@@ -245,6 +245,7 @@ class MilvusStore:
         self.collection = config.collection_name
         self.dims = dims
         self.keyword_search = True
+        self._held_rows = False
         # Every Milvus call of this process on this location takes this lock, and `Memory` holds it
         # across a read-modify-write. Found here with milvus-lite 2.5.1: a hybrid search running
         # while an upsert runs kills the lite server, and a read during an upsert misses the row
@@ -402,6 +403,7 @@ class MilvusStore:
             self._call("delete", self.collection, ids=checked)
 
     def drop(self) -> None:
+        self._held_rows = False
         self._call("drop_collection", self.collection)
         self._create_collection()
         self._call("load_collection", self.collection)
@@ -473,6 +475,8 @@ class MilvusStore:
 
     def hybrid_search(self, vector: Sequence[float], text: str, expr: str, limit: int, rrf_k: int) -> list[Record]:
         """The vector and BM25 legs fused by reciprocal rank; each record's score is its vector score."""
+        if not self._ever_held_rows():
+            return self.search([vector], expr, limit)[0]
         pool = min(MAX_QUERY_WINDOW, max(2 * limit, 20))
         legs = [
             AnnSearchRequest(
@@ -501,6 +505,13 @@ class MilvusStore:
             return []
         scores = self._vector_scores(vector, np.asarray([e.pop("vector") for e in entities], dtype=np.float32))
         return [replace(self._from_row(e), score=s) for e, s in zip(entities, scores, strict=True)]
+
+    def _ever_held_rows(self) -> bool:
+        """Whether BM25 has statistics to score with: milvus-lite 2.5.1 fails a BM25 search of a
+        collection that never held a row ("Invalid sparse row: NaN or Inf value")."""
+        if not self._held_rows:
+            self._held_rows = self.count("") > 0
+        return self._held_rows
 
     def _vector_scores(self, query: Sequence[float], m: np.ndarray) -> list[float]:
         """What the vector leg would report: squared L2 distance, cosine similarity or inner product."""

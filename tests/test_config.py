@@ -89,3 +89,10 @@ def test_search_mode_is_hybrid_unless_set() -> None:
     assert MemoryConfig.from_env({"MEMORY_SEARCH_MODE": "Vector"}).search_mode == "vector"
     with pytest.raises(ConfigError, match="search_mode"):
         MemoryConfig.from_env({"MEMORY_SEARCH_MODE": "fuzzy"})
+
+
+def test_the_chat_models_timeout_and_retries_come_from_the_environment() -> None:
+    config = MemoryConfig.from_env({"MEMORY_LLM_TIMEOUT": "2.5", "MEMORY_LLM_MAX_RETRIES": "0"})
+    assert (config.llm.timeout, config.llm.max_retries) == (2.5, 0)
+    with pytest.raises(ConfigError, match=r"llm\.max_retries"):
+        MemoryConfig.from_env({"MEMORY_LLM_MAX_RETRIES": "-1"})

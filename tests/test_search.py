@@ -112,3 +112,13 @@ def test_a_large_insert_goes_in_chunks_and_keeps_every_row(make_memory: Callable
     assert len(result["results"]) == 1300
     assert m.count(user_id="alice") == 1300
     assert _ids(m, "note number 1299", limit=1) == ["note number 1299 about topic 12"]
+
+
+def test_a_store_that_never_held_a_memory_can_be_searched(make_memory: Callable[..., Memory]) -> None:
+    """milvus-lite 2.5.1 fails a BM25 search of a collection that never held a row."""
+    m = make_memory()
+    assert m.search("anything at all", user_id="alice")["results"] == []
+    m.add("Plays tennis on weekends", user_id="alice", infer=False)
+    assert _ids(m, "tennis", limit=1) == ["Plays tennis on weekends"]
+    m.reset()
+    assert m.search("tennis", user_id="alice")["results"] == []

@@ -85,7 +85,7 @@ function MemoryCard({ item, act, busy }) {
       {mode === "confirm-delete" ? (
         <div className="mt-2 flex flex-wrap items-center gap-2 text-sm">
           <span>Delete this memory?</span>
-          <Button size="sm" variant="destructive" disabled={busy} onClick={() => act({ op: "delete", id: item.id })} data-testid="confirm-delete">
+          <Button size="sm" variant="destructive" disabled={busy} onClick={async () => { await act({ op: "delete", id: item.id }); setMode("view"); }} data-testid="confirm-delete">
             Delete
           </Button>
           <Button size="sm" variant="outline" onClick={() => setMode("view")}>Keep</Button>

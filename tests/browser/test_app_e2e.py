@@ -8,45 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Route, expect
 
 from tests.browser.conftest import ARTIFACTS, RunningApp
+from tests.browser.ui import login, send, settled_box
 from tests.stub_openai import StubOpenAI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-TIMEOUT = 30_000
-expect.set_options(timeout=TIMEOUT)
-
-
-def login(browser: Any, app: RunningApp, name: str, viewport: dict[str, int] | None = None) -> Page:
-    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.goto(app.url)
-    page.fill("#email", name)
-    page.fill("#password", "any password")
-    page.click("button[type=submit]")
-    expect(page.locator("#chat-input")).to_be_visible()
-    expect(page.get_by_test_id("memory-sidebar")).to_be_visible()
-    return page
-
-
-def send(page: Page, text: str) -> None:
-    page.locator("#chat-input").click()
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
-
-
-def settled_box(page: Page, test_id: str) -> dict[str, float]:
-    """The element's box once its opening animation has stopped moving it."""
-    previous = None
-    for _ in range(50):
-        box = page.get_by_test_id(test_id).bounding_box()
-        if box is not None and box == previous:
-            return box
-        previous = box
-        page.wait_for_timeout(150)
-    raise AssertionError(f"{test_id} kept moving: {previous}")
 
 
 def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: RunningApp, app_stub: StubOpenAI) -> None:
@@ -73,6 +41,11 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     chat = next(r for r in app_stub.chat_requests() if r.body.get("stream"))
     assert '"Loves playing tennis on weekends"' in chat.body["messages"][-2]["content"]
     step = alice.locator('[data-step-type="retrieval"]').last
+    reply = alice.locator('[data-step-type="assistant_message"]', has_text="Stub reply to: Which sport do I play?")
+    assert step.evaluate(
+        "(step, reply) => Boolean(step.compareDocumentPosition(reply) & Node.DOCUMENT_POSITION_FOLLOWING)",
+        reply.element_handle(),
+    ), "the Recalled memories step shows above the reply"
     step.get_by_text("Recalled memories").click()
     expect(step).to_contain_text("Loves playing tennis on weekends")
     expect(alice.get_by_test_id("memory-sidebar")).to_be_visible()

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from chatapp.auth import UsersFile
 from tests.browser.conftest import ARTIFACTS, RunningApp, start_app, stop_app
-from tests.browser.test_app_e2e import TIMEOUT, login, send
+from tests.browser.ui import TIMEOUT, login, send
 from tests.processes import milvus_file_held
 from tests.stub_openai import Fault, StubOpenAI
 
