@@ -163,6 +163,12 @@ async def _refresh_sidebar_later(delay: float) -> None:
         logger.debug("late sidebar refresh skipped", exc_info=True)
 
 
+async def _reopen_sidebar_unless_shown(delay: float) -> None:
+    await asyncio.sleep(delay)
+    if not cl.user_session.get("sidebar_shown_in_thread"):
+        await _refresh_sidebar_later(0)
+
+
 @cl.on_settings_update
 async def on_settings_update(settings: dict[str, Any]) -> None:
     cl.user_session.set("memory_enabled", bool(settings.get("memory_enabled", True)))
@@ -191,9 +197,11 @@ async def on_message(message: cl.Message) -> None:
 
     history: list[dict[str, str]] = cl.user_session.get("history") or []
     if not history:
-        # The first message creates the thread and the browser moves to /thread/<id>, which
-        # closes the sidebar (Chainlit 2.12): open it again once the page has moved.
-        _in_background(_refresh_sidebar_later(1.5))
+        # The first message creates the thread and the browser moves to /thread/<id>, which closes
+        # the sidebar (Chainlit 2.12). A refresh that lands after the move shows it again (the panel
+        # reports the page it is shown on); if none has 1.5 s later, send one.
+        cl.user_session.set("sidebar_shown_in_thread", False)
+        _in_background(_reopen_sidebar_unless_shown(1.5))
     messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget)
     reply = await stream_reply(messages, after=shown)
     if reply is None:
@@ -264,7 +272,7 @@ async def stream_reply(messages: list[dict[str, str]], after: asyncio.Task[None]
 async def _after_extraction(result: AddResult | None, error: BaseException | None) -> None:
     if error is not None:
         await cl.Message(
-            content=f"⚠️ Memory was not updated for that turn: {error}. Nothing was changed; the chat goes on.",
+            content=f"⚠️ Memory was not updated for that turn: {str(error).rstrip('.')}. The chat goes on.",
             author="Memory",
         ).send()
         return
@@ -296,6 +304,14 @@ async def on_memory_action(action: cl.Action) -> dict[str, Any]:
     if result.get("ok") and payload.get("op") != "export":
         await refresh_sidebar(notice=str(result.get("message", "")))
     return result
+
+
+@cl.action_callback("memory_sidebar_shown")
+async def on_sidebar_shown(action: cl.Action) -> None:
+    """The panel reports each time it is shown, with the path of the page it is on."""
+    path = action.payload.get("path") if isinstance(action.payload, dict) else None
+    if isinstance(path, str) and path.startswith("/thread/"):
+        cl.user_session.set("sidebar_shown_in_thread", True)
 
 
 @cl.action_callback("show_memories")

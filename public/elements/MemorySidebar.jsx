@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
@@ -112,6 +112,15 @@ export default function MemorySidebar() {
   const [busy, setBusy] = useState(false);
   const [confirmForget, setConfirmForget] = useState(false);
   const memories = props.memories || [];
+
+  useEffect(() => {
+    // Tell the server the panel is shown on a thread's page (see app.py, a new thread's first message).
+    // Only there: on a page with no thread yet, any action would start a thread named after it.
+    const path = window.location.pathname;
+    if (path.startsWith("/thread/")) {
+      callAction({ name: "memory_sidebar_shown", payload: { path } }).catch(() => {});
+    }
+  }, []);
 
   const shown = useMemo(() => {
     const needle = filter.trim().toLowerCase();
