@@ -38,7 +38,7 @@ chromium:
 # Figures, not tests: each prints a table and writes bench/results/<name>.json.
 bench: $(STAMP) chromium
 	$(BIN)/python -m bench.turn --sizes 1000,10000,100000 --embedders stub,local
-	$(BIN)/python -m bench.ttft --turns 8 --models stub,offline
+	$(BIN)/python -m bench.ttft --turns 20 --models stub,offline
 	$(BIN)/python -m bench.locomo
 
 test-fast: $(STAMP)

@@ -22,9 +22,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ExtractionError
+from .filters import MAX_VARCHAR
 from .llm import ChatClient, parse_json_object
 from .prompts import quoted, render_prompt
-from .store import MAX_VARCHAR, Record
+from .store import Record
 from .tokens import count_tokens, truncate_to_tokens
 
 __all__ = [

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import StoreError
-from .store import Scope
+from .filters import Scope
 from .types import Event, HistoryEntry
 
 __all__ = ["HistoryStore", "PendingRow", "Row"]

@@ -14,18 +14,10 @@ from .config import MemoryConfig
 from .embeddings import Embedder, build_embedder
 from .errors import InvalidInputError, MemoryNotFoundError
 from .extraction import HeuristicExtractor, LLMExtractor, Operation, text_hash
+from .filters import MAX_VARCHAR, SCOPE_FIELDS, Scope, check_encodable, metadata_filter, validate_id
 from .history import HistoryStore
 from .llm import ChatClient
-from .store import (
-    MAX_VARCHAR,
-    SCOPE_FIELDS,
-    MilvusStore,
-    Record,
-    Scope,
-    check_encodable,
-    metadata_filter,
-    validate_id,
-)
+from .store import MilvusStore, Record
 from .tokens import truncate_to_tokens
 from .types import (
     AddResult,
@@ -127,11 +119,7 @@ class Memory:
         if not infer:
             texts = [m["content"].strip() for m in conversation if m["role"] != "system" and m["content"].strip()]
             for text in texts:
-                if len(text.encode()) > MAX_VARCHAR:
-                    raise InvalidInputError(
-                        f"a memory is at most {MAX_VARCHAR} bytes of text and this message has {len(text.encode())}: "
-                        "split it, or let infer=True extract its facts"
-                    )
+                _check_fits(text, "this message", "split it, or let infer=True extract its facts")
             return self._apply([Operation("ADD", text=t) for t in dict.fromkeys(texts)], scope, metadata, {})
         today = self._today()
         if isinstance(self._extractor, HeuristicExtractor):
@@ -219,9 +207,7 @@ class Memory:
         self, memory_id: str, data: str, user_id: str | None = None, metadata: dict[str, Any] | None = None
     ) -> MessageResult:
         """Replace a memory's text (metadata kept unless new metadata is given)."""
-        text = _checked_text(data, "data")
-        if len(text.encode()) > MAX_VARCHAR:
-            raise InvalidInputError(f"a memory is at most {MAX_VARCHAR} bytes of text; data has {len(text.encode())}")
+        text = _check_fits(_checked_text(data, "data"), "data", "shorten it")
         new_metadata = _checked_metadata(metadata) if metadata is not None else None
         vector = self.embedder.embed([text], "passage")[0]
         with self._write_lock:
@@ -412,6 +398,13 @@ def _checked_text(value: object, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(f"{name} must be a non-empty string")
     return check_encodable(value.strip(), name)
+
+
+def _check_fits(text: str, what: str, advice: str) -> str:
+    size = len(text.encode())
+    if size > MAX_VARCHAR:
+        raise InvalidInputError(f"a memory is at most {MAX_VARCHAR} bytes of text and {what} has {size}: {advice}")
+    return text
 
 
 def _checked_metadata(metadata: object) -> dict[str, Any] | None:

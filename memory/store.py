@@ -1,17 +1,11 @@
-"""The Milvus collection: fixed schema, safe filters, CRUD and vector search.
+"""The Milvus collection: fixed schema, CRUD, vector and hybrid search.
 
-What milvus-lite 2.5.1 was found to do here, and what this module does about it:
-- A filter is parsed from text and `filter_params` is ignored, so every value is quoted by
-  `quote()`; ids are validated as UUIDs before they reach a filter.
-- Its expression parser has no way to write a newline or carriage return inside a string
-  literal. Scope values (user_id, agent_id, run_id) are stored percent-encoded for control
-  characters and '%', so any identifier round-trips and can be matched exactly.
+What milvus-lite 2.5.1 was found to do here, and what this module does about it (filters are in
+filters.py, the one-process-per-file rule and a dying server in lite.py):
 - A collection with a partition key makes every filter fail ("primary_key_offset == -1"),
   so `user_id` is the partition key on a Milvus server only.
 - A JSON field holding null crashes the lite server and nullable fields are refused, so an
   absent metadata is stored as {} and read back as None.
-- A second process opening the same file gets an exception with no message, so we take an
-  advisory lock first and say which file is busy.
 - One insert of more than about 6 MB (1,000 rows of 1,536 dims) takes tens of seconds instead
   of a fraction of one (2,000 rows: 14 s; 5,000 rows: 90 s), so inserts go in chunks of 4 MB.
 - A hybrid search concurrent with an upsert kills the lite server, and a read concurrent with an
@@ -25,27 +19,25 @@ cannot be altered; it keeps working with vector search only.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
-import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusClient, MilvusException, RRFRanker
 
 from .config import VectorStoreConfig
-from .errors import DimensionMismatchError, InvalidInputError, StoreError, StoreLockedError
+from .errors import DimensionMismatchError, InvalidInputError, StoreError
+from .filters import MAX_VARCHAR, SCOPE_FIELDS, Scope, decode_scope, encode_scope, quote, validate_id
+from .lite import forget_lite_server, hold_file, lite_server_exited, release_file
 
-__all__ = ["MilvusStore", "Record", "Scope", "check_encodable", "quote", "validate_id"]
+__all__ = ["MilvusStore", "Record"]
 
 logger = logging.getLogger(__name__)
 
-MAX_VARCHAR = 65_535
 MAX_QUERY_WINDOW = 16_384
 INSERT_CHUNK_BYTES = 4_000_000
 # jieba splits Chinese and Japanese into words (the standard tokenizer keeps a whole Japanese
@@ -55,77 +47,7 @@ KEYWORD_ANALYZER: dict[str, Any] = {
     "tokenizer": "jieba",
     "filter": ["lowercase", {"type": "stemmer", "language": "english"}],
 }
-SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 SCALAR_FIELDS = ("id", *SCOPE_FIELDS, "memory", "hash", "created_at", "updated_at", "category", "metadata")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-def quote(value: str) -> str:
-    """A Milvus string literal for `value`; nothing in it can end the literal."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _encode_scope(value: str) -> str:
-    return "".join(f"%{ord(ch):02X}" if ch == "%" or ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in value)
-
-
-def _decode_scope(value: str) -> str:
-    return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
-
-
-def check_encodable(value: str, name: str) -> str:
-    """`value`, if it can be stored as UTF-8 (a lone surrogate such as '\\udc80' cannot)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidInputError(
-            f"{name} is not valid text: it holds {value[exc.start]!r} at position {exc.start}, "
-            "half of a UTF-16 pair (was it decoded with errors='surrogateescape'?)"
-        ) from None
-    return value
-
-
-def validate_id(memory_id: object) -> str:
-    if not isinstance(memory_id, str) or not _UUID.match(memory_id):
-        raise InvalidInputError(
-            f"{memory_id!r} is not a memory id (ids look like 'aa8eaa38-74d6-4b58-8207-b881d6d93d02')"
-        )
-    return memory_id
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Who a memory belongs to. At least one of the three is set."""
-
-    user_id: str = ""
-    agent_id: str = ""
-    run_id: str = ""
-
-    def __post_init__(self) -> None:
-        for name in SCOPE_FIELDS:
-            value = getattr(self, name)
-            if not isinstance(value, str):
-                raise InvalidInputError(f"{name} must be a string, not {type(value).__name__}")
-            if len(check_encodable(_encode_scope(value), name).encode()) > MAX_VARCHAR:
-                raise InvalidInputError(f"{name} is too long (at most {MAX_VARCHAR} bytes)")
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.user_id or self.agent_id or self.run_id)
-
-    def as_dict(self) -> dict[str, str]:
-        return {name: getattr(self, name) for name in SCOPE_FIELDS if getattr(self, name)}
-
-    def filter_expr(self) -> str:
-        """Equality on every scope field that is set; never empty."""
-        parts = [f"{name} == {quote(_encode_scope(value))}" for name, value in self.as_dict().items()]
-        if not parts:
-            raise InvalidInputError("one of user_id, agent_id or run_id is required")
-        return " and ".join(parts)
-
-    def owns(self, record: Record) -> bool:
-        return all(getattr(record, name) == value for name, value in self.as_dict().items())
 
 
 @dataclass(frozen=True)
@@ -148,54 +70,6 @@ class Record:
         return Scope(self.user_id, self.agent_id, self.run_id)
 
 
-class _PathLocks:
-    """One advisory lock per milvus-lite file, shared by the stores of this process."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._held: dict[str, tuple[int, int]] = {}
-
-    def acquire(self, db_path: str) -> None:
-        key = os.path.realpath(db_path)
-        with self._guard:
-            if key in self._held:
-                fd, count = self._held[key]
-                self._held[key] = (fd, count + 1)
-                return
-            try:
-                Path(key).parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(key + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot use {db_path} for milvus-lite: {exc.strerror or exc} ({exc.filename or key}). "
-                    "Give a path ending in .db in a folder you can write to"
-                ) from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise StoreLockedError(
-                    f"the Milvus file {db_path} is open in another process (milvus-lite allows one): "
-                    "stop that process, or use another path or a Milvus server URI"
-                ) from None
-            self._held[key] = (fd, 1)
-
-    def release(self, db_path: str) -> None:
-        key = os.path.realpath(db_path)
-        with self._guard:
-            if key not in self._held:
-                return
-            fd, count = self._held[key]
-            if count > 1:
-                self._held[key] = (fd, count - 1)
-                return
-            del self._held[key]
-            forget_lite_server(db_path)  # the last store here: stop the server, so other processes may open the file
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-
-_locks = _PathLocks()
 _REPEATABLE = {
     "has_collection",
     "describe_collection",
@@ -205,27 +79,6 @@ _REPEATABLE = {
     "search",
     "hybrid_search",
 }
-
-
-def lite_server_exited(uri: str) -> bool:
-    """Whether the milvus-lite server process of this file, started by this process, has exited.
-
-    milvus-lite 2.5.1 keeps its servers in `server_manager_instance._servers` (path -> Server, with
-    the process in `_p`) and hands out a dead server's socket forever; there is no public API.
-    """
-    from milvus_lite.server_manager import server_manager_instance
-
-    server = server_manager_instance._servers.get(str(Path(uri).absolute().resolve()))
-    process = getattr(server, "_p", None)
-    return process is not None and process.poll() is not None
-
-
-def forget_lite_server(uri: str) -> None:
-    """Stop this process's milvus-lite server of the file (if any); the next MilvusClient starts a new one."""
-    from milvus_lite.server_manager import server_manager_instance
-
-    if str(Path(uri).absolute().resolve()) in server_manager_instance._servers:
-        server_manager_instance.release_server(uri)
 
 
 _store_locks: dict[str, threading.RLock] = {}
@@ -253,13 +106,13 @@ class MilvusStore:
         self.lock = _lock_for(config.uri)
         self._closed = False
         if config.is_lite:
-            _locks.acquire(config.uri)
+            hold_file(config.uri)
         try:
             self._client = self._connect()
             self._ensure_collection()
         except BaseException:
             if config.is_lite:
-                _locks.release(config.uri)
+                release_file(config.uri)
             raise
 
     # -- setup --------------------------------------------------------------------------
@@ -349,20 +202,17 @@ class MilvusStore:
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if self._closed:
             raise StoreError("this memory store is closed")
-        try:
-            with self.lock:
-                return getattr(self._client, method)(*args, **kwargs)
-        except MilvusException as exc:
-            failure = f"Milvus {method} on '{self.collection}' failed: {exc.message or exc}"
-            if not self._restart_if_dead():
-                raise StoreError(failure) from None
-        if method not in _REPEATABLE:  # a write may or may not have happened: the caller settles it
-            raise StoreError(f"{failure}; the milvus-lite server had stopped and was started again")
-        try:
-            with self.lock:
-                return getattr(self._client, method)(*args, **kwargs)
-        except MilvusException as exc:
-            raise StoreError(f"Milvus {method} on '{self.collection}' failed: {exc.message or exc}") from None
+        for attempt in (1, 2):
+            try:
+                with self.lock:
+                    return getattr(self._client, method)(*args, **kwargs)
+            except MilvusException as exc:
+                failure = f"Milvus {method} on '{self.collection}' failed: {exc.message or exc}"
+                if attempt == 2 or not self._restart_if_dead():
+                    raise StoreError(failure) from None
+                if method not in _REPEATABLE:  # a write may or may not have happened: the caller settles it
+                    raise StoreError(f"{failure}; the milvus-lite server had stopped and was started again") from None
+        raise AssertionError("unreachable")
 
     def _restart_if_dead(self) -> bool:
         """Start a new milvus-lite server on the file if ours has exited; True if it did."""
@@ -536,7 +386,7 @@ class MilvusStore:
         finally:
             self._closed = True
             if self.config.is_lite:
-                _locks.release(self.config.uri)
+                release_file(self.config.uri)
 
     # -- row mapping --------------------------------------------------------------------
 
@@ -555,9 +405,9 @@ class MilvusStore:
         return {
             "id": record.id,
             "vector": list(record.vector),
-            "user_id": _encode_scope(record.user_id),
-            "agent_id": _encode_scope(record.agent_id),
-            "run_id": _encode_scope(record.run_id),
+            "user_id": encode_scope(record.user_id),
+            "agent_id": encode_scope(record.agent_id),
+            "run_id": encode_scope(record.run_id),
             "memory": record.memory,
             "hash": record.hash,
             "created_at": record.created_at,
@@ -575,33 +425,10 @@ class MilvusStore:
             hash=str(row.get("hash", "")),
             created_at=str(row.get("created_at", "")),
             updated_at=row.get("updated_at") or None,
-            user_id=_decode_scope(row.get("user_id") or ""),
-            agent_id=_decode_scope(row.get("agent_id") or ""),
-            run_id=_decode_scope(row.get("run_id") or ""),
+            user_id=decode_scope(row.get("user_id") or ""),
+            agent_id=decode_scope(row.get("agent_id") or ""),
+            run_id=decode_scope(row.get("run_id") or ""),
             category=str(row.get("category") or ""),
             metadata=dict(row["metadata"]) if row.get("metadata") else None,
             vector=[float(x) for x in vector] if vector is not None else None,
         )
-
-
-def metadata_filter(filters: Mapping[str, Any]) -> str:
-    """Equality filters on metadata keys and `category` (Mem0 2.x `filters=` style)."""
-    parts = []
-    for key, value in filters.items():
-        if key == "category":
-            if not isinstance(value, str):
-                raise InvalidInputError("filters['category'] must be a string")
-            parts.append(f"category == {quote(value)}")
-            continue
-        if not isinstance(key, str) or not _METADATA_KEY.match(key):
-            raise InvalidInputError(f"filter key {key!r} must be a plain name (letters, digits, '_')")
-        if isinstance(value, bool):
-            literal = "true" if value else "false"
-        elif isinstance(value, (int, float)):
-            literal = repr(value)
-        elif isinstance(value, str):
-            literal = quote(check_encodable(value, f"filters[{key!r}]").replace("\n", " ").replace("\r", " "))
-        else:
-            raise InvalidInputError(f"filter on {key!r} takes a string, number or boolean, not {type(value).__name__}")
-        parts.append(f'metadata["{key}"] == {literal}')
-    return " and ".join(parts)

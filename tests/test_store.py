@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from memory import DimensionMismatchError, Memory, MemoryConfig, StoreError, StoreLockedError
-from memory.store import quote
+from memory.filters import quote
 from tests.processes import milvus_file_held
 
 HOSTILE_IDS = [
