@@ -22,8 +22,24 @@ from tests.stub_openai import Fault, StubOpenAI
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _texts(page: Page) -> list[str]:
-    return sorted(page.get_by_test_id("memory-text").all_inner_texts())
+_SHOWN = """(least) => {
+  const texts = [...document.querySelectorAll('[data-testid="memory-text"]')].map((e) => e.textContent);
+  return texts.length >= least ? texts : null;
+}"""
+
+
+def _texts(page: Page, least: int = 1) -> list[str]:
+    """The panel's memory texts, sorted, read in one go once at least `least` are shown (each refresh
+    replaces the panel, so separate reads could straddle a swap)."""
+    return sorted(page.wait_for_function(_SHOWN, arg=least).json_value())
+
+
+def _wait_for_texts(page: Page, expected: list[str]) -> None:
+    page.wait_for_function(
+        "(expected) => JSON.stringify([...document.querySelectorAll('[data-testid=\"memory-text\"]')]"
+        ".map((e) => e.textContent).sort()) === JSON.stringify(expected)",
+        arg=sorted(expected),
+    )
 
 
 def _remember(page: Page, text: str, fact: str) -> None:
@@ -107,8 +123,7 @@ def test_two_sessions_of_one_user_at_once_keep_every_write(browser: Any, running
     expected = sorted(fact for sent in facts.values() for _, fact in sent)
     for page in facts:
         page.get_by_role("button", name="Open memories").last.click()
-        expect(page.get_by_test_id("memory-item")).to_have_count(4)
-        assert _texts(page) == expected
+        _wait_for_texts(page, expected)
     exported = _export(first)
     assert sorted(m["memory"] for m in exported["memories"]) == expected
     assert all([h["event"] for h in m["history"]] == ["ADD"] for m in exported["memories"])
@@ -206,8 +221,7 @@ def test_sigkill_of_the_app_during_writes_loses_nothing_acknowledged(
     again = start_app(data_dir, app_stub)  # the same data, no repair step
     try:
         page = login(browser, again, "gina")
-        page.get_by_test_id("toggle-history").first.wait_for()
-        texts = _texts(page)
+        texts = _texts(page, least=len(acknowledged))
         assert set(acknowledged) <= set(texts) <= {*acknowledged, "Speaks Greek"}
         for toggle in page.get_by_test_id("toggle-history").all():
             toggle.click()
@@ -230,7 +244,7 @@ def test_bad_messages_get_a_clear_answer_and_lose_nothing(browser: Any, running_
     page.keyboard.press("Enter")
     expect(page.get_by_text("“Likes green tea\u0007\u200b with jasmine\u202e”")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "reliability-bad-input.png"))
-    assert _texts(page) == sorted(["Grows tomatoes", "Likes green tea\u0007\u200b with jasmine\u202e"])
+    _wait_for_texts(page, ["Grows tomatoes", "Likes green tea\u0007\u200b with jasmine\u202e"])
     page.context.close()
 
 
