@@ -17,6 +17,7 @@ from typing import Any
 
 import chainlit as cl
 import openai
+from chainlit.data import get_data_layer
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.input_widget import Slider, Switch
 from chainlit.types import ThreadDict
@@ -163,12 +164,6 @@ async def _refresh_sidebar_later(delay: float) -> None:
         logger.debug("late sidebar refresh skipped", exc_info=True)
 
 
-async def _reopen_sidebar_unless_shown(delay: float) -> None:
-    await asyncio.sleep(delay)
-    if not cl.user_session.get("sidebar_shown_in_thread"):
-        await _refresh_sidebar_later(0)
-
-
 @cl.on_settings_update
 async def on_settings_update(settings: dict[str, Any]) -> None:
     cl.user_session.set("memory_enabled", bool(settings.get("memory_enabled", True)))
@@ -191,19 +186,16 @@ async def on_message(message: cl.Message) -> None:
 
     memory_enabled = bool(cl.user_session.get("memory_enabled", True))
     recalled: list[Mapping[str, Any]] | None = None
-    shown: asyncio.Task[None] | None = None
+    recalled_step: cl.Step | None = None
     if memory_enabled:
-        recalled, shown = await recall(user_id, text)
+        recalled, recalled_step = await recall(user_id, text)
 
     history: list[dict[str, str]] = cl.user_session.get("history") or []
-    if not history:
-        # The first message creates the thread and the browser moves to /thread/<id>, which closes
-        # the sidebar (Chainlit 2.12). A refresh that lands after the move shows it again (the panel
-        # reports the page it is shown on); if none has 1.5 s later, send one.
-        cl.user_session.set("sidebar_shown_in_thread", False)
-        _in_background(_reopen_sidebar_unless_shown(1.5))
     messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget)
+    shown = asyncio.create_task(_draw_step(recalled_step)) if recalled_step else None
     reply = await stream_reply(messages, after=shown)
+    if recalled_step is not None:
+        await _persist_step(recalled_step)
     if reply is None:
         return
     history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": reply}])
@@ -215,11 +207,8 @@ async def on_message(message: cl.Message) -> None:
         )
 
 
-async def recall(user_id: str, text: str) -> tuple[list[Mapping[str, Any]], asyncio.Task[None]]:
-    """The memories for this turn's prompt, and the task showing them in a "Recalled memories" step.
-
-    Only the search is on the reply's path: the step is sent while the model works on its first token.
-    """
+async def recall(user_id: str, text: str) -> tuple[list[Mapping[str, Any]], cl.Step]:
+    """The memories for this turn's prompt, and the "Recalled memories" step that shows them."""
     top_k = int(cl.user_session.get("top_k", SETTINGS.top_k))
     started = utc_now()
     chosen: list[Mapping[str, Any]] = []
@@ -238,11 +227,28 @@ async def recall(user_id: str, text: str) -> tuple[list[Mapping[str, Any]], asyn
         show_input=False,
     )
     step.start, step.end, step.output = started, utc_now(), shown
-    return chosen, asyncio.create_task(step.send())
+    return chosen, step
+
+
+# `Step.send()` draws a step and writes it to the data layer at once. That write (SQLAlchemy on
+# SQLite, on the event loop) slowed the reply's first token by about 13 ms in bench/ttft, so the
+# step is drawn while the model works on its first token and written once the reply is done.
+async def _draw_step(step: cl.Step) -> None:
+    await cl.context.emitter.send_step(step.to_dict())
+
+
+async def _persist_step(step: cl.Step) -> None:
+    data_layer = get_data_layer()
+    if data_layer is None:
+        return
+    try:
+        await data_layer.create_step(step.to_dict())
+    except Exception:  # the chat goes on; only a resumed thread misses the step
+        logger.exception("the Recalled memories step could not be saved")
 
 
 async def stream_reply(messages: list[dict[str, str]], after: asyncio.Task[None] | None = None) -> str | None:
-    """Stream the model's reply; `after` (the recalled step) goes out before the reply's first token."""
+    """Stream the model's reply; `after` (drawing the recalled step) finishes before the reply's first token."""
     reply = cl.Message(content="")
     error: Exception | None = None
     try:
@@ -291,6 +297,7 @@ async def refresh_sidebar(notice: str = "") -> None:
     user_id = current_user_id()
     props = await asyncio.to_thread(sidebar_props, MEMORY, user_id, MODE)
     props["notice"] = notice
+    props["thread_id"] = cl.context.session.thread_id
     element = cl.CustomElement(name="MemorySidebar", props=props)
     await cl.ElementSidebar.set_elements([element], key=f"memories-{uuid.uuid4()}")
     await cl.ElementSidebar.set_title("Memories")
@@ -306,12 +313,11 @@ async def on_memory_action(action: cl.Action) -> dict[str, Any]:
     return result
 
 
-@cl.action_callback("memory_sidebar_shown")
-async def on_sidebar_shown(action: cl.Action) -> None:
-    """The panel reports each time it is shown, with the path of the page it is on."""
-    path = action.payload.get("path") if isinstance(action.payload, dict) else None
-    if isinstance(path, str) and path.startswith("/thread/"):
-        cl.user_session.set("sidebar_shown_in_thread", True)
+@cl.action_callback("memory_sidebar_moved")
+async def on_sidebar_moved(action: cl.Action) -> None:
+    """The panel was closed by Chainlit, not the user, around a new thread's first message
+    (Chainlit 2.12 moves the page to /thread/<id>): show it again (see MemorySidebar.jsx)."""
+    await refresh_sidebar()
 
 
 @cl.action_callback("show_memories")

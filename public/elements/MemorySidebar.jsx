@@ -4,7 +4,7 @@ import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
 
 // The user's memories with their history. `props` is injected by Chainlit:
-// { user, mode, notice, memories: [{ id, memory, category, created_at, updated_at, history: [...] }], limit }.
+// { user, mode, notice, thread_id, memories: [{ id, memory, category, created_at, updated_at, history: [...] }], limit }.
 // Every change goes through callAction("memory_action"); the server checks the owner.
 
 function when(iso) {
@@ -114,12 +114,42 @@ export default function MemorySidebar() {
   const memories = props.memories || [];
 
   useEffect(() => {
-    // Tell the server the panel is shown on a thread's page (see app.py, a new thread's first message).
-    // Only there: on a page with no thread yet, any action would start a thread named after it.
-    const path = window.location.pathname;
-    if (path.startsWith("/thread/")) {
-      callAction({ name: "memory_sidebar_shown", payload: { path } }).catch(() => {});
-    }
+    // A new thread's first message moves the page from / to /thread/<id>, and Chainlit closes this
+    // panel around that move (before or after it). Unless the user closed it, ask the server to show
+    // it again once the page is this session's thread. A panel shown on the thread page, or closed
+    // by the user, stays closed (a panel replaced by a refresh is replaced, not closed).
+    const shownOn = window.location.pathname;
+    const threadPage = `/thread/${props.thread_id}`;
+    let closedByUser = false;
+    const onClick = (event) => {
+      const target = event.target instanceof Element ? event.target : null;
+      const sheet = target?.closest('[role="dialog"]');
+      if (
+        target?.closest("#side-view-title button") ||
+        (sheet?.querySelector("#side-view-content") && target.closest("button") && !target.closest("#side-view-content"))
+      ) {
+        closedByUser = true;
+      }
+    };
+    const onKey = (event) => {
+      if (event.key === "Escape") closedByUser = true;
+    };
+    document.addEventListener("click", onClick, true);
+    document.addEventListener("keydown", onKey, true);
+    return () => {
+      document.removeEventListener("click", onClick, true);
+      document.removeEventListener("keydown", onKey, true);
+      if (closedByUser || !props.thread_id || shownOn === threadPage) return;
+      const since = Date.now();
+      const reopenOnThreadPage = () => {
+        if (window.location.pathname === threadPage) {
+          callAction({ name: "memory_sidebar_moved", payload: {} }).catch(() => {});
+        } else if (Date.now() - since < 5000) {
+          setTimeout(reopenOnThreadPage, 100);
+        }
+      };
+      reopenOnThreadPage();
+    };
   }, []);
 
   const shown = useMemo(() => {

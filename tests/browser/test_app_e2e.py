@@ -77,6 +77,8 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     threads.last.click()
     expect(alice.get_by_text("Stub reply to: I love playing tennis on weekends.")).to_have_count(1)
     expect(alice.get_by_test_id("memory-count")).to_have_text("0 memories for alice")
+    order = alice.evaluate("() => [...document.querySelectorAll('[data-step-type]')].map(e => e.dataset.stepType)")
+    assert order[:3] == ["user_message", "retrieval", "assistant_message"], "a resumed thread keeps its recalled step"
 
     send(alice, "I live in Lisbon.")
     expect(alice.get_by_test_id("memory-text")).to_have_text(["Lives in Lisbon"])
@@ -111,8 +113,18 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
 def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: RunningApp) -> None:
     for name, viewport in (("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 390, "height": 844})):
         page = login(browser, running_app, f"carol-{name}", viewport)
-        if name == "phone":  # on a phone the panel is a sheet over the chat: close it to type
+        # The user closes the panel (on a phone it is a sheet over the chat) and says hello: no memory
+        # changes, and on a desktop the page moves to the new thread; the panel stays closed.
+        if name == "phone":
             page.get_by_role("button", name="Close").click()
+        else:
+            page.locator("#side-view-title button").click()
+        send(page, "Hello there!")
+        expect(page.get_by_text("Stub reply to: Hello there!")).to_be_visible()
+        if name == "desktop":
+            expect(page).to_have_url(re.compile("/thread/"))
+        page.wait_for_timeout(1500)  # a panel closed by Chainlit comes back within about 0.2 s
+        expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)
         send(
             page,
             "I am learning Portuguese. My favorite food is grilled sardines, and I have two cats named Miso and Tofu.",
