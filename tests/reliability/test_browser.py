@@ -236,6 +236,14 @@ def test_bad_messages_get_a_clear_answer_and_lose_nothing(browser: Any, running_
     page = login(browser, running_app, "hana")
     _remember(page, "I grow tomatoes.", "Grows tomatoes")
     page.locator("#chat-input").click()
+    page.keyboard.type("  \t ")  # whitespace only: the page does not send it
+    expect(page.locator("#chat-submit")).to_be_disabled()
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    expect(page.locator('[data-step-type="user_message"]')).to_have_count(1)
+    page.locator("#chat-input").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
     page.keyboard.insert_text("I like tea. " * 17_000)  # 204,000 characters, pasted
     page.keyboard.press("Enter")
     expect(page.get_by_text("Your message has 204,000 characters; the limit is 20,000.")).to_be_visible()
