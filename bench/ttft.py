@@ -25,27 +25,27 @@ from tests.stub_openai import StubOpenAI
 
 # Installed before each turn: the times of the Enter key, of the reply's first text and of the
 # "Memory updated" notice, taken in the page by a MutationObserver (no polling from Python, which
-# would compete for the CPU with the app and the stub on a small machine).
-_WATCH = """([before, notices]) => {
-  const count = (text) => [...document.querySelectorAll('[data-step-type="assistant_message"]')]
-    .filter((e) => e.textContent.trim() && e.textContent.includes(text)).length;
+# would compete for the CPU with the app and the stub on a small machine). It reads only the
+# messages that came after the Enter key, so its own cost does not grow with the page.
+_WATCH = """() => {
+  const messages = () => document.querySelectorAll('[data-step-type="assistant_message"]');
+  const before = messages().length;
+  const arrived = (text) => [...messages()].slice(before).some((e) => e.textContent.trim() && e.textContent.includes(text));
   const t = (window.__turn = { start: null, reply: null, notice: null });
   document.addEventListener("keydown", (e) => { if (e.key === "Enter" && t.start === null) t.start = performance.now(); },
     { capture: true });
   const observer = new MutationObserver(() => {
     if (t.start === null) return;
-    if (t.reply === null && count("") > before) t.reply = performance.now();
-    if (t.notice === null && count("Memory updated") > notices) t.notice = performance.now();
+    if (t.reply === null && arrived("")) t.reply = performance.now();
+    if (t.notice === null && arrived("Memory updated")) t.notice = performance.now();
     if (t.reply !== null && t.notice !== null) observer.disconnect();
   });
   observer.observe(document.body, { childList: true, subtree: true, characterData: true });
 }"""
-_COUNT = """([text]) => [...document.querySelectorAll('[data-step-type="assistant_message"]')]
-  .filter((e) => e.textContent.trim() && e.textContent.includes(text)).length"""
 
 
 def _turn(page: Page, text: str, wait_for_notice: bool) -> tuple[float, float | None]:
-    page.evaluate(_WATCH, [page.evaluate(_COUNT, [""]), page.evaluate(_COUNT, ["Memory updated"])])
+    page.evaluate(_WATCH)
     page.locator("#chat-input").click()
     page.keyboard.type(text)
     page.keyboard.press("Enter")
@@ -116,6 +116,8 @@ def run(models: str, turns: int, delay: float, workdir: Path) -> dict[str, Any]:
         "embedding_ms": embedding_ms,
         "memory_cost_ms": percentile(on, 50) - percentile(off, 50),
         "budget_ms": (embedding_ms or 0.0) + 20.0,
+        "ttft_memory_on_each_ms": on,
+        "ttft_memory_off_each_ms": off,
     }
 
 
