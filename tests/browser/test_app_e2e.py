@@ -47,6 +47,7 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     step.get_by_text("Recalled memories").click()
     expect(step).to_contain_text("Loves playing tennis on weekends")
     expect(alice.get_by_test_id("memory-sidebar")).to_be_visible()
+    settled_box(alice, "memory-sidebar")  # it slides back in after the move to the thread's page
     alice.screenshot(path=str(ARTIFACTS / "desktop-2-recalled.png"))
 
     # Edit it and see the history.
@@ -162,5 +163,6 @@ def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: Run
             expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)
             page.get_by_role("button", name="Open memories").click()
             expect(page.get_by_test_id("memory-item")).to_have_count(3)
+            settled_box(page, "memory-sidebar")
             page.screenshot(path=str(ARTIFACTS / "phone-chat.png"))
         page.context.close()
