@@ -194,17 +194,15 @@ async def on_message(message: cl.Message) -> None:
     messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget)
     shown = asyncio.create_task(_draw_step(recalled_step)) if recalled_step else None
     reply = await stream_reply(messages, after=shown)
-    if recalled_step is not None:
+    if reply is not None:
+        history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": reply}])
+        cl.user_session.set("history", history)
+        if memory_enabled:
+            QUEUE.submit(
+                user_id, [{"role": "user", "content": text}, {"role": "assistant", "content": reply}], _after_extraction
+            )
+    if recalled_step is not None:  # after the extraction is queued: the write need not delay it
         await _persist_step(recalled_step)
-    if reply is None:
-        return
-    history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": reply}])
-    cl.user_session.set("history", history)
-
-    if memory_enabled:
-        QUEUE.submit(
-            user_id, [{"role": "user", "content": text}, {"role": "assistant", "content": reply}], _after_extraction
-        )
 
 
 async def recall(user_id: str, text: str) -> tuple[list[Mapping[str, Any]], cl.Step]:

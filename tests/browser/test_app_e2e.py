@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Route, expect
 
 from tests.browser.conftest import ARTIFACTS, RunningApp
-from tests.browser.ui import login, send, settled_box
+from tests.browser.ui import login, send, settled_box, step_types
 from tests.stub_openai import StubOpenAI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -41,8 +41,9 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     chat = next(r for r in app_stub.chat_requests() if r.body.get("stream"))
     assert '"Loves playing tennis on weekends"' in chat.body["messages"][-2]["content"]
     alice.wait_for_url("**/thread/**")  # the new thread's page, which Chainlit moves to after the first message
-    order = alice.evaluate("() => [...document.querySelectorAll('[data-step-type]')].map(e => e.dataset.stepType)")
-    assert order[:3] == ["user_message", "retrieval", "assistant_message"], "Recalled memories shows above the reply"
+    assert step_types(alice)[:3] == ["user_message", "retrieval", "assistant_message"], (
+        "Recalled memories shows above the reply"
+    )
     step = alice.locator('[data-step-type="retrieval"]').last
     step.get_by_text("Recalled memories").click()
     expect(step).to_contain_text("Loves playing tennis on weekends")
@@ -78,8 +79,9 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     threads.last.click()
     expect(alice.get_by_text("Stub reply to: I love playing tennis on weekends.")).to_have_count(1)
     expect(alice.get_by_test_id("memory-count")).to_have_text("0 memories for alice")
-    order = alice.evaluate("() => [...document.querySelectorAll('[data-step-type]')].map(e => e.dataset.stepType)")
-    assert order[:3] == ["user_message", "retrieval", "assistant_message"], "a resumed thread keeps its recalled step"
+    assert step_types(alice)[:3] == ["user_message", "retrieval", "assistant_message"], (
+        "a resumed thread keeps its recalled step"
+    )
 
     send(alice, "I live in Lisbon.")
     expect(alice.get_by_test_id("memory-text")).to_have_text(["Lives in Lisbon"])

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from tests.apprunner import RunningApp
 
-__all__ = ["TIMEOUT", "login", "send", "settled_box"]
+__all__ = ["TIMEOUT", "login", "send", "settled_box", "step_types"]
 
 TIMEOUT = 30_000
 expect.set_options(timeout=TIMEOUT)
@@ -31,6 +31,11 @@ def send(page: Page, text: str) -> None:
     page.locator("#chat-input").click()
     page.keyboard.type(text)
     page.keyboard.press("Enter")
+
+
+def step_types(page: Page) -> list[str]:
+    """The chat's steps in page order: user_message, retrieval, assistant_message, ..."""
+    return list(page.evaluate("() => [...document.querySelectorAll('[data-step-type]')].map(e => e.dataset.stepType)"))
 
 
 def settled_box(page: Page, test_id: str) -> dict[str, float]:
