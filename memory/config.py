@@ -116,7 +116,6 @@ class MemoryConfig(_Frozen):
     search_mode: Literal["hybrid", "vector"] = "hybrid"
     rrf_k: int = Field(default=10, ge=1)
     max_operations: int = Field(default=50, ge=1)
-    near_duplicate_similarity: float = Field(default=0.92, gt=0.0, le=1.0)
     local_only: bool = False
 
     @model_validator(mode="after")

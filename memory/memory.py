@@ -13,10 +13,11 @@ from typing import Any
 from .config import MemoryConfig
 from .embeddings import Embedder, build_embedder
 from .errors import InvalidInputError, MemoryNotFoundError
-from .extraction import HeuristicExtractor, LLMExtractor, Operation, text_hash
+from .extraction import LLMExtractor, Operation, text_hash
 from .filters import MAX_VARCHAR, SCOPE_FIELDS, Scope, check_encodable, metadata_filter, validate_id
 from .history import HistoryStore
 from .llm import ChatClient
+from .offline import HeuristicExtractor
 from .store import MilvusStore, Record
 from .tokens import truncate_to_tokens
 from .types import (
@@ -70,7 +71,7 @@ class Memory:
         if self.config.extractor == "llm":
             self._extractor = LLMExtractor(self.llm, self.config.max_operations)
         else:
-            self._extractor = HeuristicExtractor(self.config.near_duplicate_similarity, self.config.max_operations)
+            self._extractor = HeuristicExtractor(self.config.max_operations)
         self._write_lock = self._store.lock
         self._writer = ChangeWriter(self._store, self._history, self._write_lock)
         try:  # what a crash left halfway; on a Milvus server other processes may be writing right now
@@ -127,8 +128,8 @@ class Memory:
             if not statements:
                 return {"results": [], "relations": []}
             vectors = self.embedder.embed([s.text for s in statements], "passage")
-            candidates = self._candidates(vectors, scope, with_vectors=True)
-            operations = self._extractor.plan(statements, vectors, candidates)
+            candidates = self._candidates(vectors, scope)
+            operations = self._extractor.plan(statements, candidates, today)
             known = {s.text: v for s, v in zip(statements, vectors, strict=True) if s.kind == "fact"}
             return self._apply(operations, scope, metadata, known)
         query = "\n".join(m["content"] for m in conversation if m["role"] == "user") or conversation[-1]["content"]

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from memory import Memory
-from memory.extraction import HeuristicExtractor, Statement
+from memory.offline import HeuristicExtractor, Statement
 
 TODAY = date(2026, 11, 24)
 
@@ -17,6 +17,21 @@ TODAY = date(2026, 11, 24)
     ("said", "fact"),
     [
         ("I am working on improving my tennis skills.", "Working on improving tennis skills"),
+        ("I moved to Munich last month.", "Moved to Munich in October 2026"),
+        ("I stopped playing guitar last year.", "Stopped playing guitar in 2025"),
+        ("I never drink alcohol.", "Never drinks alcohol"),
+        ("I no longer eat red meat.", "No longer eats red meat"),
+        ("My email is dana@example.com.", "Email is dana@example.com"),
+        ("I'm 34.", "Is 34 years old"),
+        ("Sorry, typo: my name is actually John.", "Name is John"),
+        ("These days I can't stand sushi.", "Cannot stand sushi these days"),
+        ("My brother Kenji works at Sony.", "Brother Kenji works at Sony"),
+        ("I’m a software engineer at Google.", "Is a software engineer at Google"),
+        ("Could you remember that I'm allergic to cats?", "Is allergic to cats"),
+        ("From now on, please reply in Spanish.", "Wants the assistant to reply in Spanish"),
+        ("My job interview is this Friday.", "Job interview is on Friday, 2026-11-27"),
+        ("I have an exam in three days.", "Has an exam on 2026-11-27"),
+        ("先月、京都に引っ越しました。", "2026年10月、京都に引っ越しました"),
         ("I have a linear algebra midterm exam on November 20", "Has a linear algebra midterm exam on November 20"),
         ("I like sushi.", "Likes sushi"),
         ("I'm a teacher", "Is a teacher"),
@@ -31,7 +46,7 @@ TODAY = date(2026, 11, 24)
         ("私はテニスが好きです。", "テニスが好きです"),
         ("私の名前は太郎です", "名前は太郎です"),
         ("母の誕生日は5月3日だと覚えておいて", "母の誕生日は5月3日"),
-        ("私は明日歯医者に行きます", "2026-11-25に歯医者に行きます"),
+        ("私は明日歯医者に行きます", "2026年11月25日に歯医者に行きます"),
     ],
 )
 def test_statements_about_oneself_become_facts(said: str, fact: str) -> None:
@@ -39,10 +54,42 @@ def test_statements_about_oneself_become_facts(said: str, fact: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "said", ["What is the capital of France?", "The weather is nice", "東京はどうですか？", "Hello there!"]
+    "said",
+    [
+        "What is the capital of France?",
+        "The weather is nice",
+        "東京はどうですか？",
+        "Hello there!",
+        "What car do I drive",
+        "Thanks, that's helpful.",
+        "I think so.",
+        "I'm pretty tired today.",
+        "Oops, I misspelled it.",
+        "I need a recipe for dinner.",
+        "Tell me a joke.",
+        "ありがとうございます。",
+        "今日は寒いですね。",
+    ],
 )
 def test_questions_and_small_talk_are_not_facts(said: str) -> None:
     assert HeuristicExtractor().statements([{"role": "user", "content": said}], TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("said", "topic"),
+    [
+        ("Forget where I work.", "where I work"),
+        ("Please forget my address.", "my address"),
+        ("Don't remember anything about my allergies.", "my allergies"),
+        ("Stop remembering my allergies.", "my allergies"),
+        ("Can you forget my phone number?", "my phone number"),
+        ("Please delete what you know about my job.", "my job"),
+        ("趣味のことは忘れて。", "趣味"),
+        ("私が住んでいる場所を忘れてください。", "住んでいる場所"),
+    ],
+)
+def test_forget_requests_in_loose_words(said: str, topic: str) -> None:
+    assert HeuristicExtractor().statements([{"role": "user", "content": said}], TODAY) == [Statement("forget", topic)]
 
 
 def test_clauses_joined_by_and_become_separate_facts() -> None:
@@ -104,14 +151,49 @@ def test_a_changed_attribute_updates_instead_of_adding(make_memory: Callable[...
     assert [(r["event"], r["memory"]) for r in jp2["results"]] == [("UPDATE", "名前は次郎です")]
 
 
-@pytest.mark.parametrize(("threshold", "event"), [(0.8, "UPDATE"), (0.99, "ADD")])
-def test_a_near_duplicate_by_embedding_updates(
-    make_memory: Callable[..., Memory], threshold: float, event: str
+@pytest.mark.parametrize(
+    ("first", "then", "left"),
+    [
+        (
+            "I'm a vegetarian.",
+            "I'm not vegetarian anymore, I eat fish now.",
+            ["Is not vegetarian anymore", "Eats fish now"],
+        ),
+        (
+            "I live in Paris and work at a bakery.",
+            "I don't work at the bakery anymore.",
+            ["Lives in Paris", "Does not work at the bakery anymore"],
+        ),
+        (
+            "I work at Acme as an accountant.",
+            "I quit Acme. Now I work at Globex as a data analyst.",
+            ["Works at Globex as a data analyst"],
+        ),
+        ("I have one cat.", "We adopted another cat, so now I have two cats.", ["Has two cats", "Adopted another cat"]),
+        ("I have a dog named Rex.", "As I said, I have a dog called Rex.", ["Has a dog named Rex"]),
+        ("I love sushi.", "I hate sushi now.", ["Hates sushi now"]),
+        ("I run twice a week.", "I run four times a week these days.", ["Runs four times a week these days"]),
+        ("I'm single.", "I got married in June.", ["Got married in June"]),
+        ("私は大阪に住んでいます。", "先月、京都に引っ越しました。", ["2026年10月、京都に引っ越しました"]),
+    ],
+)
+def test_a_correction_replaces_the_old_fact(
+    make_memory: Callable[..., Memory], first: str, then: str, left: list[str]
 ) -> None:
-    m = heuristic_memory(make_memory, near_duplicate_similarity=threshold)
-    m.add("I love hiking in the Alps with friends", user_id="alice")
-    result = m.add("I love hiking in the Alps with old friends", user_id="alice")
-    assert [r["event"] for r in result["results"]] == [event]
+    m = make_memory({"extractor": "heuristic"}, today=lambda: TODAY)
+    m.add(first, user_id="alice")
+    m.add(then, user_id="alice")
+    assert sorted(i["memory"] for i in m.get_all(user_id="alice")["results"]) == sorted(left)
+
+
+def test_forgetting_a_topic_deletes_only_that_topic(make_memory: Callable[..., Memory]) -> None:
+    m = heuristic_memory(make_memory)
+    m.add("I work as a nurse in Osaka. I live at 12 Baker Street. I'm allergic to peanuts.", user_id="alice")
+    m.add("My sister works at a bank.", user_id="alice")
+    forgot = m.add("Forget where I work.", user_id="alice")
+    assert [(r["event"], r["memory"]) for r in forgot["results"]] == [("DELETE", "Works as a nurse in Osaka")]
+    m.add("Please forget my address. And don't remember anything about my allergies.", user_id="alice")
+    assert [i["memory"] for i in m.get_all(user_id="alice")["results"]] == ["Sister works at a bank"]
 
 
 def test_an_exact_repeat_changes_nothing(make_memory: Callable[..., Memory]) -> None:
