@@ -6,6 +6,7 @@ Start it with `make run` (which runs `python -m chatapp.launch`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -13,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Coroutine, Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 
 import chainlit as cl
@@ -28,7 +30,7 @@ from chatapp.datalayer import create_tables
 from chatapp.extraction_queue import ExtractionQueue
 from chatapp.settings import AppSettings
 from chatapp.sidebar import MemoryActions, describe_changes, sidebar_props
-from chatapp.turn import build_messages, select_memories
+from chatapp.turn import build_messages, extraction_messages, select_memories
 from memory import Memory, MemoryConfig, MemoryLayerError
 from memory.types import AddResult
 
@@ -137,7 +139,7 @@ async def on_chat_resume(thread: ThreadDict) -> None:
     for step in sorted(thread.get("steps", []), key=lambda s: s.get("createdAt") or ""):
         if step.get("type") == "user_message" and step.get("output"):
             history.append({"role": "user", "content": str(step["output"])})
-        elif step.get("type") == "assistant_message" and step.get("output"):
+        elif step.get("type") == "assistant_message" and step.get("output") and step.get("name") != MEMORY_AUTHOR:
             history.append({"role": "assistant", "content": str(step["output"])})
     cl.user_session.set("history", history)
     await _send_settings()
@@ -185,23 +187,26 @@ async def on_message(message: cl.Message) -> None:
         return
 
     memory_enabled = bool(cl.user_session.get("memory_enabled", True))
+    history: list[dict[str, str]] = cl.user_session.get("history") or []
     recalled: list[Mapping[str, Any]] | None = None
     recalled_step: cl.Step | None = None
+    reply_shown = asyncio.Event()
     if memory_enabled:
         recalled, recalled_step = await recall(user_id, text)
+        # The turn's memory never waits for (or depends on) the reply: a slow, stopped or failed
+        # reply still gets its update. The notice waits for the reply to appear, so it shows below it.
+        QUEUE.submit(user_id, extraction_messages(history, text), partial(_after_extraction, reply_shown=reply_shown))
 
-    history: list[dict[str, str]] = cl.user_session.get("history") or []
     messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget)
     shown = asyncio.create_task(_draw_step(recalled_step)) if recalled_step else None
-    reply = await stream_reply(messages, after=shown)
+    try:
+        reply = await stream_reply(messages, after=shown, started=reply_shown)
+    finally:
+        reply_shown.set()  # also when the user pressed Stop (the task is cancelled)
     if reply is not None:
         history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": reply}])
         cl.user_session.set("history", history)
-        if memory_enabled:
-            QUEUE.submit(
-                user_id, [{"role": "user", "content": text}, {"role": "assistant", "content": reply}], _after_extraction
-            )
-    if recalled_step is not None:  # after the extraction is queued: the write need not delay it
+    if recalled_step is not None:
         await _persist_step(recalled_step)
 
 
@@ -245,8 +250,11 @@ async def _persist_step(step: cl.Step) -> None:
         logger.exception("the Recalled memories step could not be saved")
 
 
-async def stream_reply(messages: list[dict[str, str]], after: asyncio.Task[None] | None = None) -> str | None:
-    """Stream the model's reply; `after` (drawing the recalled step) finishes before the reply's first token."""
+async def stream_reply(
+    messages: list[dict[str, str]], after: asyncio.Task[None] | None = None, started: asyncio.Event | None = None
+) -> str | None:
+    """Stream the model's reply; `after` (drawing the recalled step) finishes before the reply's first token,
+    and `started` is set once that token is on screen."""
     reply = cl.Message(content="")
     error: Exception | None = None
     try:
@@ -255,6 +263,8 @@ async def stream_reply(messages: list[dict[str, str]], after: asyncio.Task[None]
                 await after
                 after = None
             await reply.stream_token(piece)
+            if started is not None:
+                started.set()
     except (openai.APIError, MemoryLayerError) as exc:
         error = exc
     if after is not None:
@@ -262,8 +272,7 @@ async def stream_reply(messages: list[dict[str, str]], after: asyncio.Task[None]
     if error is not None:
         reply.content = (
             f"⚠️ The chat model at {MEMORY.llm.where} did not answer ({type(error).__name__}: {str(error)[:300]}). "
-            "Check that it is running and that the key is right, then send your message again. "
-            "Nothing was saved to memory."
+            "Check that it is running and that the key is right, then send your message again."
         )
         await reply.send()
         return None
@@ -273,17 +282,24 @@ async def stream_reply(messages: list[dict[str, str]], after: asyncio.Task[None]
     return reply.content
 
 
-async def _after_extraction(result: AddResult | None, error: BaseException | None) -> None:
+MEMORY_AUTHOR = "Memory"  # the memory notices' author: never part of the model's history
+# How long the memory notice waits for the reply to appear before it is shown anyway.
+NOTICE_WAITS_FOR_REPLY_S = 2.0
+
+
+async def _after_extraction(result: AddResult | None, error: BaseException | None, reply_shown: asyncio.Event) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(reply_shown.wait(), NOTICE_WAITS_FOR_REPLY_S)
     if error is not None:
         await cl.Message(
             content=f"⚠️ Memory was not updated for that turn: {str(error).rstrip('.')}. The chat goes on.",
-            author="Memory",
+            author=MEMORY_AUTHOR,
         ).send()
         return
     notice = describe_changes(result) if result else ""
     if notice:
         show = cl.Action(name="show_memories", payload={}, label="Open memories", tooltip="Show the memories panel")
-        await cl.Message(content=notice, author="Memory", actions=[show]).send()
+        await cl.Message(content=notice, author=MEMORY_AUTHOR, actions=[show]).send()
         await refresh_sidebar()
 
 

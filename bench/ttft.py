@@ -111,8 +111,10 @@ def run(models: str, turns: int, delay: float, workdir: Path) -> dict[str, Any]:
         "ttft_memory_on_p95_ms": percentile(on, 95),
         "ttft_memory_off_ms": percentile(off, 50),
         "ttft_memory_off_p95_ms": percentile(off, 95),
-        "memory_notice_ms": percentile(notice, 50),
-        "memory_notice_p95_ms": percentile(notice, 95),
+        # From the Enter key to the "Memory updated" notice on screen (extraction starts with the message).
+        "memory_updated_ms": percentile(notice, 50),
+        "memory_updated_p95_ms": percentile(notice, 95),
+        "memory_updated_each_ms": notice,
         "embedding_ms": embedding_ms,
         "memory_cost_ms": percentile(on, 50) - percentile(off, 50),
         "budget_ms": (embedding_ms or 0.0) + 20.0,
@@ -144,7 +146,15 @@ def main() -> None:
         rows = [run(models, args.turns, args.delay, workdir) for models in args.models.split(",")]
     print_table(
         rows,
-        ["models", "ttft_memory_on_ms", "ttft_memory_off_ms", "memory_cost_ms", "budget_ms", "memory_notice_ms"],
+        [
+            "models",
+            "ttft_memory_on_ms",
+            "ttft_memory_off_ms",
+            "memory_cost_ms",
+            "budget_ms",
+            "memory_updated_ms",
+            "memory_updated_p95_ms",
+        ],
     )
     payload = {**{k: v for k, v in rows[0].items() if k != "models"}, "runs": rows}
     print(f"wrote {write_json(payload, args.out, 'ttft')}")

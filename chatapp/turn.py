@@ -9,7 +9,7 @@ from typing import Any
 from memory.prompts import quoted, render_prompt
 from memory.tokens import count_tokens
 
-__all__ = ["build_messages", "fit_history", "select_memories"]
+__all__ = ["build_messages", "extraction_messages", "fit_history", "select_memories"]
 
 Message = dict[str, str]
 
@@ -58,3 +58,10 @@ def build_messages(
         lines = "\n".join(quoted(m["memory"]) for m in memories) or "(none yet)"
         messages.append({"role": "system", "content": render_prompt("chat_memories", memories=lines)})
     return [*messages, {"role": "user", "content": user_message}]
+
+
+def extraction_messages(history: Sequence[Message], user_message: str) -> list[Message]:
+    """What a turn's extraction reads: the user's message, with the assistant's previous reply as context
+    (so "yes, that one" can be understood). Facts come only from the user's words."""
+    previous = [history[-1]] if history and history[-1]["role"] == "assistant" else []
+    return [*previous, {"role": "user", "content": user_message}]

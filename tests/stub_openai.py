@@ -84,6 +84,7 @@ class StubOpenAI:
         self.embedding_fault_when: Callable[[list[str]], Fault | None] | None = None
         self.json_reply: Callable[[dict[str, Any]], Any] | None = None
         self._script: deque[Any] = deque()
+        self._stream_script: deque[Any] = deque()
         self._embedding_faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler())
@@ -109,6 +110,7 @@ class StubOpenAI:
         with self._lock:
             self.requests.clear()
             self._script.clear()
+            self._stream_script.clear()
             self._embedding_faults.clear()
         self.first_token_delay = 0.0
         self.token_delay = 0.0
@@ -120,6 +122,11 @@ class StubOpenAI:
         """Queue chat replies: a str, an object sent as JSON text, or a Fault."""
         with self._lock:
             self._script.extend(replies)
+
+    def script_stream(self, *replies: Any) -> None:
+        """Queue replies for streamed chat requests only (the app's reply, which runs beside extraction)."""
+        with self._lock:
+            self._stream_script.extend(replies)
 
     def fail_embeddings(self, *faults: Fault) -> None:
         with self._lock:
@@ -135,6 +142,8 @@ class StubOpenAI:
 
     def _next_reply(self, body: dict[str, Any]) -> Any:
         with self._lock:
+            if body.get("stream") and self._stream_script:
+                return self._stream_script.popleft()
             if self._script:
                 return self._script.popleft()
         if "response_format" in body:

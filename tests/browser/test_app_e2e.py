@@ -168,3 +168,32 @@ def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: Run
             settled_box(page, "memory-sidebar")
             page.screenshot(path=str(ARTIFACTS / "phone-chat.png"))
         page.context.close()
+
+
+def test_a_stopped_reply_still_updates_memory(browser: Any, running_app: RunningApp, app_stub: StubOpenAI) -> None:
+    """Extraction starts when the message arrives: the notice shows while the reply is still streaming,
+    and pressing Stop mid-reply keeps the turn's memory."""
+    page = login(browser, running_app, "stopper")
+    app_stub.token_delay = 0.25
+    app_stub.script_stream(" ".join(f"word{i}" for i in range(400)))  # about 100 s of reply
+    try:
+        send(page, "I play the violin in an orchestra.")
+        reply = page.locator('[data-step-type="assistant_message"]').filter(has_text="word3")
+        expect(reply).to_be_visible()
+        expect(page.get_by_text("Memory updated: added “Plays the violin in an orchestra”")).to_be_visible()
+        expect(page.locator("#stop-button")).to_be_visible()  # the reply is still being written
+        page.screenshot(path=str(ARTIFACTS / "desktop-notice-during-reply.png"))
+        page.locator("#stop-button").click()
+        expect(page.locator("#stop-button")).to_have_count(0)
+        assert "word399" not in reply.first.inner_text()
+    finally:
+        app_stub.token_delay = 0.0
+    expect(page.get_by_test_id("memory-text")).to_have_text(["Plays the violin in an orchestra"])
+
+    # The next turn works, and recalls the fact.
+    app_stub.requests.clear()
+    send(page, "What instrument do I play?")
+    expect(page.get_by_text("Stub reply to: What instrument do I play?")).to_be_visible()
+    chat = next(r for r in app_stub.chat_requests() if r.body.get("stream"))
+    assert '"Plays the violin in an orchestra"' in chat.body["messages"][-2]["content"]
+    page.context.close()
