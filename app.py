@@ -30,11 +30,17 @@ from chatapp.datalayer import create_tables
 from chatapp.extraction_queue import ExtractionQueue
 from chatapp.settings import AppSettings
 from chatapp.sidebar import MemoryActions, describe_changes, sidebar_props
-from chatapp.turn import build_messages, extraction_messages, select_memories
+from chatapp.turn import build_messages, extraction_messages, memory_answer, select_memories
 from memory import Memory, MemoryConfig, MemoryLayerError
+from memory.llm import StreamReport
+from memory.repetition import without_repeat
 from memory.types import AddResult
 
 logger = logging.getLogger("app")
+
+MEMORY_AUTHOR = "Memory"  # the memory notices' author: never part of the model's history
+# How long the memory notice waits for the reply to appear before it is shown anyway.
+NOTICE_WAITS_FOR_REPLY_S = 2.0
 
 
 def _start() -> tuple[AppSettings, Memory]:
@@ -63,7 +69,8 @@ MODE = (
     f" · Memory: {MEMORY.extractor_name} extractor, {MEMORY.config.embedder.model} embeddings"
 )
 
-if MEMORY.config.llm.provider == "local":  # warm the offline model so the first reply is quick
+LOCAL_MODEL = MEMORY.config.llm.provider == "local"
+if LOCAL_MODEL:  # warm the offline model so the first reply is quick
     threading.Thread(target=MEMORY.llm.base_url, name="warm-local-model", daemon=True).start()
 
 
@@ -199,8 +206,13 @@ async def on_message(message: cl.Message) -> None:
 
     messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget)
     shown = asyncio.create_task(_draw_step(recalled_step)) if recalled_step else None
+    from_memories = memory_answer(text, recalled) if LOCAL_MODEL else None
+    reply: str | None
     try:
-        reply = await stream_reply(messages, after=shown, started=reply_shown)
+        if from_memories is not None:
+            reply = await send_answer(from_memories, after=shown, started=reply_shown)
+        else:
+            reply = await stream_reply(messages, after=shown, started=reply_shown)
     finally:
         reply_shown.set()  # also when the user pressed Stop (the task is cancelled)
     if reply is not None:
@@ -257,8 +269,9 @@ async def stream_reply(
     and `started` is set once that token is on screen."""
     reply = cl.Message(content="")
     error: Exception | None = None
+    report = StreamReport()
     try:
-        async for piece in MEMORY.llm.stream(messages):
+        async for piece in MEMORY.llm.stream(messages, report=report):
             if after is not None:
                 await after
                 after = None
@@ -276,15 +289,21 @@ async def stream_reply(
         )
         await reply.send()
         return None
+    if report.stopped_repeating:  # the offline model began to loop: show the reply up to the loop
+        reply.content = without_repeat(reply.content)
     if not reply.content.strip():
         reply.content = "(The model returned an empty reply.)"
     await reply.send()
     return reply.content
 
 
-MEMORY_AUTHOR = "Memory"  # the memory notices' author: never part of the model's history
-# How long the memory notice waits for the reply to appear before it is shown anyway.
-NOTICE_WAITS_FOR_REPLY_S = 2.0
+async def send_answer(answer: str, after: asyncio.Task[None] | None, started: asyncio.Event) -> str:
+    """A reply the app writes itself (the offline model's answer to "What do you know about me?")."""
+    if after is not None:
+        await after
+    await cl.Message(content=answer).send()
+    started.set()
+    return answer
 
 
 async def _after_extraction(result: AddResult | None, error: BaseException | None, reply_shown: asyncio.Event) -> None:

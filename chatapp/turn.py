@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from memory.prompts import quoted, render_prompt
 from memory.tokens import count_tokens
 
-__all__ = ["build_messages", "extraction_messages", "fit_history", "select_memories"]
+__all__ = ["build_messages", "extraction_messages", "fit_history", "memory_answer", "select_memories"]
 
 Message = dict[str, str]
 
@@ -65,3 +66,31 @@ def extraction_messages(history: Sequence[Message], user_message: str) -> list[M
     (so "yes, that one" can be understood). Facts come only from the user's words."""
     previous = [history[-1]] if history and history[-1]["role"] == "assistant" else []
     return [*previous, {"role": "user", "content": user_message}]
+
+
+_ABOUT_ME = re.compile(
+    r"\b(?:what|anything|everything|tell me)\b.*\b(?:know|remember|recall|stored|saved)\b.*\babout me\b"
+    r"|\bwhat do you (?:know|remember)\b(?!.*\b(?:about|of)\s+(?!me\b))"
+    r"|(?:私|わたし|僕|俺)(?:について|のこと).*(?:知って|覚えて|記憶)",
+    re.I,
+)
+
+
+def memory_answer(user_message: str, memories: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """'What do you know about me?' answered from the recalled memories themselves, or None.
+
+    For the offline model: at 135M parameters it names the memories in its prompt only now and
+    then (bench/replies.py), while the memories are exactly what the app knows.
+    """
+    if memories is None or not _ABOUT_ME.search(user_message):
+        return None
+    japanese = bool(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", user_message))
+    if not memories:
+        return (
+            "まだあなたについて何も覚えていません。自己紹介していただければ覚えます。"
+            if japanese
+            else "I don't remember anything about you yet. Tell me about yourself and I will remember it."
+        )
+    lines = "\n".join(f"- {m['memory']}" for m in memories)
+    heading = "あなたについて覚えていること：" if japanese else "Here is what I remember about you:"
+    return f"{heading}\n{lines}"

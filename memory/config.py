@@ -99,8 +99,11 @@ class LLMConfig(_Frozen):
     temperature: float = 0.0
     timeout: float = 60.0
     max_retries: int = Field(default=2, ge=0)
-    # Longest chat reply (unset: 512 for the offline model, which can ramble to its context limit).
+    # Longest chat reply (unset: 200 for the offline model, which can ramble to its context limit).
     max_tokens: int | None = Field(default=None, ge=1)
+    # The offline model only: llama.cpp's repetition penalties (repeat, frequency, DRY) and a stop
+    # when the reply repeats itself. Off: plain sampling, as before these controls existed.
+    repetition_controls: bool = True
 
 
 class MemoryConfig(_Frozen):
@@ -235,6 +238,7 @@ def _defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         ("MEMORY_LLM_MAX_TOKENS", "max_tokens"),
         ("MEMORY_LLM_TIMEOUT", "timeout"),
         ("MEMORY_LLM_MAX_RETRIES", "max_retries"),
+        ("MEMORY_LLM_REPETITION_CONTROLS", "repetition_controls"),
     ):
         if env.get(name):
             llm[key] = env[name]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +29,7 @@ from .tokens import count_tokens, truncate_to_tokens
 
 __all__ = [
     "EXTRACTION_SCHEMA",
+    "candidate_queries",
     "LLMExtractor",
     "Operation",
     "conversation_text",
@@ -64,6 +66,18 @@ def conversation_text(messages: Sequence[dict[str, str]]) -> str:
         budget -= count_tokens(content)
         lines.append(quoted({"role": message["role"], "content": content}))
     return "\n".join(lines)
+
+
+_STATEMENT_BREAK = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？])|\n+|,\s+(?:but|so|and|because)\s+", re.I)
+
+
+def candidate_queries(messages: Sequence[dict[str, str]], limit: int) -> list[str]:
+    """The user's statements (sentences and clauses), each looked up on its own; the whole text
+    first, so a short message costs one query. At most `limit` queries of 2,000 characters."""
+    text = "\n".join(m["content"] for m in messages if m["role"] == "user") or messages[-1]["content"]
+    pieces = [p.strip() for p in _STATEMENT_BREAK.split(text) if p and len(p.strip()) > 2]
+    queries = list(dict.fromkeys([text[:8000], *(p[:2000] for p in pieces)]))
+    return queries[:limit] if len(queries) > 2 else queries[:1]
 
 
 # --------------------------------------------------------------------------------------

@@ -5,19 +5,44 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import openai
 
 from .config import LLMConfig
 from .errors import ModelError
+from .repetition import RepetitionGuard
 
-__all__ = ["ChatClient"]
+__all__ = ["ChatClient", "StreamReport"]
 
 logger = logging.getLogger(__name__)
 
 Message = dict[str, str]
-LOCAL_MAX_TOKENS = 512
+LOCAL_MAX_TOKENS = 200
+# llama.cpp sampling for the offline model (SmolLM2-135M loops without them): a repeat penalty
+# over the last 256 tokens, a frequency penalty, and DRY, which penalizes extending any sequence
+# that already occurred. Measured with bench/replies.py.
+LOCAL_SAMPLING: dict[str, Any] = {
+    "repeat_penalty": 1.15,
+    "repeat_last_n": 256,
+    "frequency_penalty": 0.3,
+    "dry_multiplier": 0.8,
+    "dry_base": 1.75,
+    "dry_allowed_length": 2,
+    "dry_penalty_last_n": 4096,
+    "top_p": 0.9,
+    "min_p": 0.05,
+}
+
+
+@dataclass
+class StreamReport:
+    """How a streamed reply ended: the server's finish reason, pieces received, a repetition stop."""
+
+    finish_reason: str | None = None
+    pieces: int = 0
+    stopped_repeating: bool = False
 
 
 class ChatClient:
@@ -95,15 +120,34 @@ class ChatClient:
             return ""
         return response.choices[0].message.content or ""
 
-    async def stream(self, messages: list[Message], temperature: float = 0.7) -> AsyncIterator[str]:
-        """Yield the reply's text as it arrives."""
+    async def stream(
+        self, messages: list[Message], temperature: float = 0.7, report: StreamReport | None = None
+    ) -> AsyncIterator[str]:
+        """Yield the reply's text as it arrives; the offline model's reply stops when it repeats itself."""
+        report = report if report is not None else StreamReport()
         create: Any = self.async_client.chat.completions.create
-        max_tokens = self.config.max_tokens or (LOCAL_MAX_TOKENS if self.config.provider == "local" else None)
-        extra = {"max_tokens": max_tokens} if max_tokens else {}
+        local = self.config.provider == "local"
+        max_tokens = self.config.max_tokens or (LOCAL_MAX_TOKENS if local else None)
+        extra: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
+        guard = RepetitionGuard() if local and self.config.repetition_controls else None
+        if guard is not None:
+            extra["extra_body"] = LOCAL_SAMPLING
         stream = await create(model=self.config.model, messages=messages, temperature=temperature, stream=True, **extra)
-        async for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                yield chunk.choices[0].delta.content
+        try:
+            async for chunk in stream:
+                if not chunk.choices:
+                    continue
+                report.finish_reason = chunk.choices[0].finish_reason or report.finish_reason
+                piece = chunk.choices[0].delta.content
+                if not piece:
+                    continue
+                report.pieces += 1
+                if guard is not None and guard.repeats(piece):
+                    report.stopped_repeating = True
+                    return
+                yield piece
+        finally:
+            await stream.close()
 
     @property
     def where(self) -> str:

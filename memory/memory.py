@@ -13,7 +13,7 @@ from typing import Any
 from .config import MemoryConfig
 from .embeddings import Embedder, build_embedder
 from .errors import InvalidInputError, MemoryNotFoundError
-from .extraction import LLMExtractor, Operation, text_hash
+from .extraction import LLMExtractor, Operation, candidate_queries, text_hash
 from .filters import MAX_VARCHAR, SCOPE_FIELDS, Scope, check_encodable, metadata_filter, validate_id
 from .history import HistoryStore
 from .llm import ChatClient
@@ -43,6 +43,8 @@ SERVER_SETTLE_AGE_S = 600.0
 # A longer query is cut: embedding models read at most 512 (e5) to 8,191 (OpenAI) tokens.
 MAX_QUERY_CHARS = 40_000
 MAX_QUERY_TOKENS = 8_000
+# Statements of one message looked up separately for the LLM's candidates (one embedding request).
+MAX_CANDIDATE_QUERIES = 16
 
 
 def _now() -> str:
@@ -132,17 +134,27 @@ class Memory:
             operations = self._extractor.plan(statements, candidates, today)
             known = {s.text: v for s, v in zip(statements, vectors, strict=True) if s.kind == "fact"}
             return self._apply(operations, scope, metadata, known)
-        query = "\n".join(m["content"] for m in conversation if m["role"] == "user") or conversation[-1]["content"]
-        candidates = self._candidates(self.embedder.embed([query[:8000]], "query"), scope)
+        candidates = self._candidates_for(conversation, scope)
         operations = self._extractor.extract(conversation, candidates, today)
         return self._apply(operations, scope, metadata, {})
 
-    def _candidates(self, vectors: Sequence[Sequence[float]], scope: Scope, with_vectors: bool = False) -> list[Record]:
+    def _candidates_for(self, conversation: Sequence[dict[str, str]], scope: Scope) -> list[Record]:
+        """The memories the LLM may update or delete: the nearest to each statement of the user's
+        messages (all statements embedded in one request), so a contradicted memory is found even
+        when the message talks about other things too."""
+        queries = candidate_queries(conversation, MAX_CANDIDATE_QUERIES)
+        return self._candidates(self.embedder.embed(queries, "query"), scope, cap=2 * self.config.candidate_limit)
+
+    def _candidates(self, vectors: Sequence[Sequence[float]], scope: Scope, cap: int | None = None) -> list[Record]:
+        """Each query's top hits, merged rank by rank (the best of every query first), without repeats."""
+        batches = self._store.search(vectors, scope.filter_expr(), self.config.candidate_limit)
         found: dict[str, Record] = {}
-        for batch in self._store.search(vectors, scope.filter_expr(), self.config.candidate_limit, with_vectors):
-            for record in batch:
-                found.setdefault(record.id, record)
-        return list(found.values())
+        for rank in range(max((len(b) for b in batches), default=0)):
+            for batch in batches:
+                if rank < len(batch):
+                    found.setdefault(batch[rank].id, batch[rank])
+        merged = list(found.values())
+        return merged[:cap] if cap else merged
 
     def _apply(
         self,
@@ -275,11 +287,12 @@ class Memory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        limit: int = 5,
+        limit: int = 100,
         filters: Mapping[str, Any] | None = None,
         threshold: float | None = None,
     ) -> SearchResults:
-        """The scope's memories most relevant to `query`, best first by `score`.
+        """The scope's memories most relevant to `query`, best first by `score`; at most `limit`
+        (100 by default, as in Mem0 0.1 that the tutorial uses).
 
         With `search_mode="hybrid"` (the default) the `limit` memories returned are chosen by fusing
         vector and keyword (BM25) ranks, so an exact name or rare word counts; they are then listed

@@ -182,3 +182,41 @@ def test_too_many_operations_are_capped(make_memory: Callable[..., Memory], stub
     result = m.add("a very long story", user_id="alice")
     assert len(result["results"]) == 5
     assert len(m.get_all(user_id="alice")["results"]) == 5
+
+
+def test_each_statement_finds_its_own_candidates_in_one_embedding_request(
+    make_memory: Callable[..., Memory], stub: StubOpenAI
+) -> None:
+    """A correction buried in other talk still reaches the model with the memory it contradicts."""
+    m = make_memory({"candidate_limit": 3})
+    others = [f"Visited museum number {i} with friends on a rainy afternoon" for i in range(12)]
+    seed(m, *others, "Lives in Berlin")
+    stub.reset()
+    message = (
+        "Visited another museum with friends on a rainy afternoon. "
+        "By the way, I moved to Munich and no longer live in Berlin. Any museum tips?"
+    )
+    m.add(message, user_id="alice")
+    [call] = stub.chat_requests()
+    assert '"Lives in Berlin"' in call.prompt
+    [queries] = [r.body["input"] for r in stub.embedding_requests()]
+    assert queries[0] == message and "By the way, I moved to Munich and no longer live in Berlin." in queries
+    block = call.prompt.split("<<<memories\n", 1)[1].split("\nmemories>>>", 1)[0]
+    assert len(block.splitlines()) <= 6, "at most twice the candidate limit"
+
+
+def test_search_returns_up_to_100_by_default_as_the_tutorial(make_memory: Callable[..., Memory]) -> None:
+    m = make_memory()
+    seed(m, *(f"Likes tea number {i}" for i in range(7)))
+    assert len(m.search("tea", user_id="alice")["results"]) == 7
+    assert len(m.search("tea", user_id="alice", limit=2)["results"]) == 2
+
+
+def test_the_prompt_covers_corrections_forgetting_and_no_fact_turns(
+    make_memory: Callable[..., Memory], stub: StubOpenAI
+) -> None:
+    m = make_memory()
+    m.add("Forget where I work.", user_id="alice")
+    prompt = stub.chat_requests()[0].prompt
+    for rule in ("UPDATE when the user corrects", "forget where I work", "No facts", "questions", "keeps its subject"):
+        assert rule in prompt

@@ -34,3 +34,20 @@ def test_offline_extractor_passes_the_scenarios(path: Path) -> None:
     assert set(result) >= {"pass_rate", "passed", "total", "per_category", "failures"}
     assert result["pass_rate"] >= 0.9, result["failures"]
     assert all(rate >= 0.75 for rate in result["per_category"].values()), result["per_category"]
+
+
+def test_the_llm_extractor_runs_the_scenarios_against_an_openai_compatible_endpoint(stub) -> None:  # type: ignore[no-untyped-def]
+    """On the stub this checks the plumbing: one JSON-schema call per turn, the stub's operations applied."""
+    stub.json_reply = lambda body: {"operations": [{"event": "ADD", "id": None, "text": "Lives in Lisbon"}]}
+    scenario = {
+        "id": "s",
+        "category": "introduce",
+        "today": "2026-12-01",
+        "turns": ["I live in Lisbon.", "Hello!"],
+        "expect": {"present": ["lisbon"], "absent": [], "max_memories": 1},
+    }
+    result = run([scenario], "llm")
+    calls = stub.chat_requests()
+    assert len(calls) == 2 and all(c.body["response_format"]["type"] == "json_schema" for c in calls)
+    assert "Today is Tuesday, 2026-12-01" in calls[0].prompt
+    assert result["passed"] == 1 and result["failures"] == []
