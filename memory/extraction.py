@@ -29,9 +29,9 @@ from .tokens import count_tokens, truncate_to_tokens
 
 __all__ = [
     "EXTRACTION_SCHEMA",
-    "candidate_queries",
     "LLMExtractor",
     "Operation",
+    "candidate_queries",
     "conversation_text",
     "text_hash",
     "validate_operations",
