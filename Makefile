@@ -40,6 +40,10 @@ bench: $(STAMP) chromium
 	$(BIN)/python -m bench.turn --sizes 1000,10000,100000 --embedders stub,local
 	$(BIN)/python -m bench.ttft --turns 20 --models stub,offline
 	$(BIN)/python -m bench.locomo
+	$(BIN)/python -m bench.scenarios
+	$(BIN)/python -m bench.scenarios --data tests/data/scenarios_own.jsonl
+	$(BIN)/python -m bench.candidates
+	$(BIN)/python -m bench.replies
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"

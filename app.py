@@ -204,7 +204,7 @@ async def on_message(message: cl.Message) -> None:
         # reply still gets its update. The notice waits for the reply to appear, so it shows below it.
         QUEUE.submit(user_id, extraction_messages(history, text), partial(_after_extraction, reply_shown=reply_shown))
 
-    messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget)
+    messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget, brief=LOCAL_MODEL)
     shown = asyncio.create_task(_draw_step(recalled_step)) if recalled_step else None
     from_memories = memory_answer(text, recalled) if LOCAL_MODEL else None
     reply: str | None

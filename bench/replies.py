@@ -5,14 +5,20 @@ own prompt (chatapp.turn.build_messages), 10 of them with memories recalled for 
 three facts. Then, 10 times, a fresh user states three facts and asks "What do you know about me?";
 a reply that names at least two of them is a hit.
 
-- loop_rate: replies the user would see running away: cut at the token cap, or still holding a
-  verbatim repeat of 32 characters after the app's own trimming;
-- repetition_stop_rate: replies the app's repetition stop ended (what the user sees is trimmed);
+- loop_rate: replies the user would see running away: ended by the hard token cap, or still
+  showing a loop after the app's own trimming (a verbatim repeat of 32 characters, or three
+  sentences opening with the same three words);
+- repetition_stop_rate: replies the repetition stop ended (what the user sees is trimmed);
+- soft_cap_stop_rate: replies ended at the first sentence end past 120 tokens;
 - reply_seconds_p50/p95 and reply_tokens_p95 (tokens as the server streamed them).
 
     python -m bench.replies [--controls on|off] [--answer memories|model] [--out PATH]
 
-`--controls off --answer model` is the behaviour before repetition controls and the memory answer.
+`--controls off --answer model` is the behaviour before this change: plain sampling, a 512-token
+cap, no repetition stop or soft cap, "Be concise." in the prompt, and the model answering
+"What do you know about me?" itself. `--controls on` adds DRY sampling, the 200-token cap, the
+stops and "Answer in one to three short sentences."; `--answer memories` answers that question
+from the recalled memories.
 """
 
 from __future__ import annotations
@@ -84,7 +90,7 @@ def _memory(folder: str, controls: bool) -> Memory:
     return Memory(config)
 
 
-async def _reply(memory: Memory, user: str | None, text: str, answer: str) -> dict[str, Any]:
+async def _reply(memory: Memory, user: str | None, text: str, answer: str, brief: bool) -> dict[str, Any]:
     recalled = None
     if user is not None:
         hits = memory.search(text, user_id=user, limit=5)["results"]
@@ -95,12 +101,12 @@ async def _reply(memory: Memory, user: str | None, text: str, answer: str) -> di
     if canned is not None:
         reply = canned
     else:
-        messages = build_messages(recalled, [], text, date.today(), 2500)
+        messages = build_messages(recalled, [], text, date.today(), 2500, brief=brief)
         reply = "".join([piece async for piece in memory.llm.stream(messages, report=report)])
         if report.stopped_repeating:
             reply = without_repeat(reply)
     seconds = time.perf_counter() - started
-    capped = report.finish_reason == "length"
+    capped = report.finish_reason == "length" and not report.stopped_at_soft_cap
     looped = capped or without_repeat(reply) != reply
     return {
         "prompt": text,
@@ -110,6 +116,7 @@ async def _reply(memory: Memory, user: str | None, text: str, answer: str) -> di
         "looped": looped,
         "capped": capped,
         "repetition_stop": report.stopped_repeating,
+        "soft_cap_stop": report.stopped_at_soft_cap,
         "reply": reply,
     }
 
@@ -119,14 +126,14 @@ async def run(controls: bool, answer: str) -> dict[str, Any]:
         memory = _memory(folder, controls)
         try:
             memory.add(FACTS, user_id="maria")
-            await _reply(memory, None, "Hello!", answer)  # warm-up: the model server starts
-            rows = [await _reply(memory, "maria", p, answer) for p in WITH_MEMORIES]
-            rows += [await _reply(memory, None, p, answer) for p in WITHOUT_MEMORIES]
+            await _reply(memory, None, "Hello!", answer, controls)  # warm-up: the model server starts
+            rows = [await _reply(memory, "maria", p, answer, controls) for p in WITH_MEMORIES]
+            rows += [await _reply(memory, None, p, answer, controls) for p in WITHOUT_MEMORIES]
             hits = []
             for number, (facts, words) in enumerate(PEOPLE):
                 user = f"person-{number}"
                 memory.add(facts, user_id=user)
-                reply = (await _reply(memory, user, ABOUT_ME, answer))["reply"].lower()
+                reply = (await _reply(memory, user, ABOUT_ME, answer, controls))["reply"].lower()
                 named = [w for w in words if re.search(rf"\b{re.escape(w)}", reply)]
                 hits.append({"facts": facts, "named": named, "hit": len(named) >= 2, "reply": reply[:300]})
         finally:
@@ -139,6 +146,7 @@ async def run(controls: bool, answer: str) -> dict[str, Any]:
         "loop_rate": sum(r["looped"] for r in rows) / len(rows),
         "capped": sum(r["capped"] for r in rows),
         "repetition_stop_rate": sum(r["repetition_stop"] for r in rows) / len(rows),
+        "soft_cap_stop_rate": sum(r["soft_cap_stop"] for r in rows) / len(rows),
         "reply_seconds_p50": percentile(seconds, 50),
         "reply_seconds_p95": percentile(seconds, 95),
         "reply_tokens_p95": percentile([float(r["tokens"]) for r in rows], 95),
@@ -158,10 +166,17 @@ def main() -> None:
     result = asyncio.run(run(args.controls == "on", args.answer))
     print_table(
         [{**r, "reply": r["reply"][:70].replace("\n", " ")} for r in result["replies"]],
-        ["prompt", "seconds", "tokens", "looped", "repetition_stop", "reply"],
+        ["prompt", "seconds", "tokens", "looped", "repetition_stop", "soft_cap_stop", "reply"],
     )
     print()
-    keys = ["loop_rate", "repetition_stop_rate", "reply_seconds_p50", "reply_seconds_p95", "reply_tokens_p95"]
+    keys = [
+        "loop_rate",
+        "repetition_stop_rate",
+        "soft_cap_stop_rate",
+        "reply_seconds_p50",
+        "reply_seconds_p95",
+        "reply_tokens_p95",
+    ]
     print_table(
         [{k: result[k] for k in ["controls", "answer", *keys, "know_about_me_hits"]}],
         ["controls", "answer", *keys, "know_about_me_hits"],

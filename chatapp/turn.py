@@ -47,13 +47,16 @@ def build_messages(
     user_message: str,
     today: date,
     history_budget: int,
+    brief: bool = False,
 ) -> list[Message]:
     """System prompt, recent turns, the memories as quoted data (None: memory is off), the user's message.
+    `brief` asks for one to three sentences (the offline model, which otherwise rambles).
 
     The memories come last, not in the system prompt: the start of the prompt then stays the same
     from turn to turn, so a server's prompt cache (llama.cpp, OpenAI) skips re-reading the history.
     """
-    system = render_prompt("chat_system", today=today.isoformat(), weekday=today.strftime("%A"))
+    length = "Answer in one to three short sentences." if brief else "Be concise."
+    system = render_prompt("chat_system", today=today.isoformat(), weekday=today.strftime("%A"), length=length)
     messages = [{"role": "system", "content": system}, *fit_history(history, history_budget)]
     if memories is not None:
         lines = "\n".join(quoted(m["memory"]) for m in memories) or "(none yet)"

@@ -12,7 +12,7 @@ import openai
 
 from .config import LLMConfig
 from .errors import ModelError
-from .repetition import RepetitionGuard
+from .repetition import RepetitionGuard, ends_sentence
 
 __all__ = ["ChatClient", "StreamReport"]
 
@@ -20,19 +20,19 @@ logger = logging.getLogger(__name__)
 
 Message = dict[str, str]
 LOCAL_MAX_TOKENS = 200
-# llama.cpp sampling for the offline model (SmolLM2-135M loops without them): a repeat penalty
-# over the last 256 tokens, a frequency penalty, and DRY, which penalizes extending any sequence
-# that already occurred. Measured with bench/replies.py.
+# Past this many tokens the offline model's reply ends at its next sentence end: SmolLM2-135M
+# rambles on (to the hard cap above in 15 of 57 replies of bench/replies.py without it).
+LOCAL_SOFT_MAX_TOKENS = 120
+# llama.cpp sampling for the offline model: DRY, which penalizes extending any sequence that
+# already occurred, stops SmolLM2-135M's loops. Chosen on bench/replies.py's prompts (19 replies
+# each): DRY alone capped 0 and was cut by the repetition stop twice; adding repeat (1.15) and
+# frequency (0.3) penalties made 15 of 20 replies ramble to the cap in broken text (they push
+# common tokens, "." among them, out of reach); no controls at temperature 0.3 looped 9 times.
 LOCAL_SAMPLING: dict[str, Any] = {
-    "repeat_penalty": 1.15,
-    "repeat_last_n": 256,
-    "frequency_penalty": 0.3,
     "dry_multiplier": 0.8,
     "dry_base": 1.75,
     "dry_allowed_length": 2,
     "dry_penalty_last_n": 4096,
-    "top_p": 0.9,
-    "min_p": 0.05,
 }
 
 
@@ -43,6 +43,7 @@ class StreamReport:
     finish_reason: str | None = None
     pieces: int = 0
     stopped_repeating: bool = False
+    stopped_at_soft_cap: bool = False
 
 
 class ChatClient:
@@ -146,6 +147,9 @@ class ChatClient:
                     report.stopped_repeating = True
                     return
                 yield piece
+                if guard is not None and report.pieces >= LOCAL_SOFT_MAX_TOKENS and ends_sentence(piece):
+                    report.stopped_at_soft_cap = True
+                    return
         finally:
             await stream.close()
 

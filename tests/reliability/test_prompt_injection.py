@@ -54,7 +54,10 @@ def test_the_chat_prompt_is_exactly_instructions_history_quoted_memories_and_the
     history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
     messages = build_messages([{"memory": INJECTION}, {"memory": BREAKOUT}], history, "What do you know?", today, 2500)
     assert messages == [
-        {"role": "system", "content": render_prompt("chat_system", today="2026-11-25", weekday="Wednesday")},
+        {
+            "role": "system",
+            "content": render_prompt("chat_system", today="2026-11-25", weekday="Wednesday", length="Be concise."),
+        },
         *history,
         {
             "role": "system",
