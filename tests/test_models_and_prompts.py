@@ -20,7 +20,13 @@ from tests.processes import run_python
 from tests.stub_openai import StubOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
-PROMPT_VALUES = {"today": "2026-11-24", "weekday": "Tuesday", "memories": '"Likes tea"', "conversation": "user: hi"}
+PROMPT_VALUES = {
+    "today": "2026-11-24",
+    "weekday": "Tuesday",
+    "memories": '"Likes tea"',
+    "conversation": "user: hi",
+    "length": "Be concise.",
+}
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in PROMPTS_DIR.glob("*.md")))

@@ -64,7 +64,7 @@ def test_other_questions_and_memory_off_go_to_the_model() -> None:
 
 @pytest.mark.slow
 def test_the_offline_model_takes_the_sampling_controls_and_stops_at_its_cap() -> None:
-    """llama.cpp accepts the repetition penalties and DRY, and a long answer ends at the cap."""
+    """llama.cpp accepts DRY sampling (a 400 otherwise), and a long answer ends by the cap at the latest."""
     client = ChatClient(LLMConfig(provider="local"))
     report = StreamReport()
 
@@ -75,4 +75,4 @@ def test_the_offline_model_takes_the_sampling_controls_and_stops_at_its_cap() ->
     reply = asyncio.run(collect())
     assert reply.strip()
     assert 0 < report.pieces <= LOCAL_MAX_TOKENS
-    assert report.finish_reason in ("stop", "length") or report.stopped_repeating
+    assert report.finish_reason in ("stop", "length") or report.stopped_repeating or report.stopped_at_soft_cap

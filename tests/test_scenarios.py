@@ -1,8 +1,9 @@
 """Memory behaviour on scripted conversations (bench/scenarios.py), offline extractor.
 
-Two sets: the QA team's dev set in ../shared/data/scenarios/dev.jsonl, and our own set of other
-wordings of the same kinds (tests/data/scenarios_own.jsonl), written before the extractor was
-tuned, to check that what passes is general. Target: a pass rate of at least 0.9 on each.
+Three sets: the QA team's dev set in ../shared/data/scenarios/dev.jsonl, and our own sets of other
+wordings of the same kinds (tests/data/scenarios_own.jsonl, written before the extractor was
+tuned; scenarios_fresh.jsonl, written after), to check that what passes is general. Target: a
+pass rate of at least 0.9 on each.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import pytest
 from bench.scenarios import DEFAULT_DATA, check, load, run
 
 OWN = Path(__file__).resolve().parent / "data" / "scenarios_own.jsonl"
+# Written after the extractor was built, to see how it does on sentences it had never met: 21 of
+# 25 passed at first; the four failures were fixed in general ways (see the commit that adds it).
+FRESH = Path(__file__).resolve().parent / "data" / "scenarios_fresh.jsonl"
 
 
 def test_check_reports_each_broken_expectation() -> None:
@@ -24,13 +28,13 @@ def test_check_reports_each_broken_expectation() -> None:
     assert "munich" in reasons[0] and "Lives in Berlin" in reasons[1] and "at most 1" in reasons[2]
 
 
-@pytest.mark.parametrize("path", [DEFAULT_DATA, OWN], ids=["dev", "own"])
+@pytest.mark.parametrize("path", [DEFAULT_DATA, OWN, FRESH], ids=["dev", "own", "fresh"])
 def test_offline_extractor_passes_the_scenarios(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} is not on this machine")
     scenarios = load(path)
     result = run(scenarios, "heuristic")
-    assert result["total"] == len(scenarios) and result["total"] >= 30
+    assert result["total"] == len(scenarios) and result["total"] >= 25
     assert set(result) >= {"pass_rate", "passed", "total", "per_category", "failures"}
     assert result["pass_rate"] >= 0.9, result["failures"]
     assert all(rate >= 0.75 for rate in result["per_category"].values()), result["per_category"]

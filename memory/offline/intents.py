@@ -81,7 +81,7 @@ _DROP_BEFORE_SUBJECT = re.compile(
     re.I,
 )
 _HYPOTHETICAL = re.compile(r"\b(?:if|when|whether|unless|once|until|before|after|in case)\s*$", re.I)
-_ASSISTANT_VERBS = "answer|reply|respond|write|talk|speak|call|address|use|keep|be|explain|give|use|avoid|stop"
+_ASSISTANT_VERBS = "answer|reply|respond|write|talk|speak|call|address|use|keep|be|explain|give|avoid|stop"
 _INSTRUCTION = re.compile(
     r"^(?:(?:from now on|going forward|in (?:the )?future|always|please|and|also|oh)[\s,]+)*"
     r"(?P<body>(?:always\s+|never\s+|don't\s+|do not\s+)?(?:" + _ASSISTANT_VERBS + r")\b.*?)[.!]*$",
@@ -234,26 +234,39 @@ def _split_coordinated_verbs(clause: str) -> list[str]:
     parts = re.split(r"\s+and\s+", rest)
     merged = [parts[0]]
     for part in parts[1:]:
-        words = part.split()
-        if (
-            (len(words) >= 2 and (is_base_verb(words[0]) or is_past(words[0])) and "NOUN" not in pos_of(words[0]))
-            or (len(words) >= 2 and (is_base_verb(words[0]) or is_past(words[0])) and pos_of(words[1]) & {"ADP", "DET"})
-            or (len(words) >= 2 and is_base_verb(words[0]) and words[1].lower() in _PREPOSITIONS | {"a", "an", "the"})
-        ):
+        if _starts_a_verb_phrase(part.split()):
             merged.append(part)
         else:
             merged[-1] += " and " + part
     return [subject_part + merged[0], *("I " + part for part in merged[1:])]
 
 
+def _starts_a_verb_phrase(words: list[str]) -> bool:
+    """'work at a bakery' does; 'dogs', 'travel' (at the end) and 'English' do not."""
+    if len(words) < 2 or not (is_base_verb(words[0]) or is_past(words[0])):
+        return False
+    return "NOUN" not in pos_of(words[0]) or words[1].lower() in _PREPOSITIONS | {"a", "an", "the"}
+
+
 _PREPOSITIONS = {"at", "in", "on", "for", "as", "to", "with", "from", "near", "by", "into", "about"}
 
 
+_TRAILING_TAG = re.compile(
+    r"(?:,\s*|\s+)(?:as you know|as i said|as i told you|like i said|you know|i guess|i think|i suppose|by the way"
+    r"|btw|right|remember|lol|haha|though|anyway|of course)\s*$",
+    re.I,
+)
+_BARE_NAME = re.compile(r"^(?:the\s+)?name(?:'s|\s+is)\s+(?P<name>.+)$", re.I)
+
+
 def _clause_fact(clause: str, today: date) -> str | None:
-    clause = clause.strip(" ,.!\"'")
+    clause = _TRAILING_TAG.sub("", clause.strip(" ,.!\"'")).strip(" ,")
     instruction = _assistant_instruction(clause)
     if instruction:
         return instruction
+    bare_name = _BARE_NAME.match(clause)
+    if bare_name and _is_name(bare_name.group("name")):
+        return f"Name is {bare_name.group('name')}"  # "Name's Bruno"
     subject = _SUBJECT.search(clause)
     if subject is None:
         return _contact_fact(clause)

@@ -190,6 +190,8 @@ def _describe_english(text: str) -> Facet:
     negative = bool(_NEGATIVE.search(text))
     if not words:
         return Facet("", None, terms, negative)
+    if text.startswith("Wants to be called "):
+        return Facet("", "attr:name", terms, negative)  # the name the user goes by
     attribute = re.match(r"^(.{1,40}?)\s+(?:is|are)\s+(.+)$", text)
     if attribute and not _is_verb_form(words[0]) and words[0].lower() not in _ADVERB_STARTS:
         key = " ".join(lemma(w) for w in english_words(attribute.group(1)) if w.lower() not in ("their", "the"))
@@ -305,9 +307,48 @@ def _describe_japanese(text: str) -> Facet:
     return Facet(subject, f"{subject}|{slot}" if subject and slot else slot, terms, negative)
 
 
+# Topic words that name a whole field ("forget what I said about my health"): a memory with any of
+# the field's word stems (five letters, as `stem`) belongs to it.
+_FIELDS = {
+    "health": "health diabe allerg asthm ill sick disea medic pain injur surge pregn blood docto thera diagn cance "
+    "migra depre anxie intol condi 健康 病気 病院 薬 アレルギー 糖尿病 持病 怪我",
+    "family": "famil siste broth mothe fathe mom dad paren child kid son daugh wife husba partn grand cousi aunt "
+    "uncle 家族 妹 姉 兄 弟 母 父 夫 妻 息子 娘 子供",
+    "pet": "pet dog cat fish bird parro hamst rabbi puppy kitte 犬 猫 ペット",
+    "diet": "diet food eat veget vegan meat fish dairy gluten 食事 食べる",
+    "money": "money finan salar debt loan incom rent mortg saving 給料 お金 借金",
+}
+_FIELD_NAMES = {
+    "health": "health",
+    "family": "family",
+    "pet": "pet",
+    "pets": "pet",
+    "diet": "diet",
+    "food": "diet",
+    "money": "money",
+    "finances": "money",
+    "finance": "money",
+    "salary": "money",
+    "健康": "health",
+    "家族": "family",
+    "ペット": "pet",
+    "食事": "diet",
+    "お金": "money",
+}
+
+
+def _in_field(term: str, field_word: str) -> bool:
+    """A short word must be the whole term ("son", not "song"); a stem may start it; Japanese may be inside."""
+    if not field_word.isascii():
+        return field_word in term
+    return term == field_word or (len(field_word) >= 4 and term.startswith(field_word))
+
+
 def forget_targets(topic: str, candidates: Sequence[tuple[Record, Facet]], today: date) -> list[Record]:
-    """The memories a forget request's topic names: by slot, or by all of its terms."""
+    """The memories a forget request's topic names: by slot, by a whole field, or by all of its terms."""
     terms = content_terms(topic)
+    fields = {_FIELD_NAMES[t] for t in terms if t in _FIELD_NAMES}
+    field_stems = {word for field in fields for word in _FIELDS[field].split()}
     slots = {_TOPIC_SLOTS[t] for t in terms if t in _TOPIC_SLOTS}
     if not is_japanese(topic):
         slots |= {f"attr:{' '.join(lemma(w) for w in english_words(topic) if w.lower() not in ('my', 'the'))}"}
@@ -323,9 +364,10 @@ def forget_targets(topic: str, candidates: Sequence[tuple[Record, Facet]], today
     stems = {stem(t) for t in terms}
     found = []
     for record, facet in candidates:
-        if facet.subject and not stems & {stem(lemma(w)) for w in re.findall(r"\w+", facet.subject)}:
+        in_field = any(_in_field(t, w) for t in facet.terms for w in field_stems)
+        if facet.subject and not in_field and not stems & {stem(lemma(w)) for w in re.findall(r"\w+", facet.subject)}:
             continue  # "forget where I work" is not about the sister's work
-        if facet.slot in slots or (stems and stems <= {stem(t) for t in facet.terms}):
+        if facet.slot in slots or in_field or (stems and stems <= {stem(t) for t in facet.terms}):
             found.append(record)
     return found
 
