@@ -173,6 +173,11 @@ def test_a_changed_attribute_updates_instead_of_adding(make_memory: Callable[...
         ),
         ("I have one cat.", "We adopted another cat, so now I have two cats.", ["Has two cats", "Adopted another cat"]),
         ("I have a dog named Rex.", "As I said, I have a dog called Rex.", ["Has a dog named Rex"]),
+        (
+            "I collect stamps from country 1.",
+            "I collect stamps from country 2.",
+            ["Collects stamps from country 1", "Collects stamps from country 2"],
+        ),
         ("I love sushi.", "I hate sushi now.", ["Hates sushi now"]),
         ("I run twice a week.", "I run four times a week these days.", ["Runs four times a week these days"]),
         ("I'm single.", "I got married in June.", ["Got married in June"]),

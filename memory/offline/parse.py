@@ -229,7 +229,7 @@ def content_sequence(text: str) -> tuple[str, ...]:
     terms = []
     for word in english_words(text):
         low = word.lower().strip("'")
-        if low in STOPWORDS or low in _EN_LIGHT or len(low) < 2:
+        if low in STOPWORDS or low in _EN_LIGHT or (len(low) < 2 and not low.isdigit()):
             continue
         terms.append(low if "@" in low or any(c.isdigit() for c in low) else lemma(low))
     return tuple(dict.fromkeys(terms))
