@@ -55,6 +55,9 @@ def start_app(
     }
     env.update({"MEMORY_EXTRACTOR": "heuristic", "MEMORY_LOCAL_ONLY": "true", "APP_DATA_DIR": str(data_dir)})
     env["PYTHONUNBUFFERED"] = "1"
+    # `chainlit run` reads CI=true as --ci, and then sets a fake OPENAI_API_KEY, which would turn
+    # the offline app into an OpenAI one: the app under test is not Chainlit's CI run.
+    env.pop("CI", None)
     if stub is not None:
         env.update({"OPENAI_BASE_URL": stub.base_url, "OPENAI_API_KEY": "sk-stub-not-a-real-key"})
     # Chainlit keeps per-session files in <app root>/.files and deletes the folder at exit:
