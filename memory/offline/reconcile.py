@@ -226,10 +226,11 @@ _ENDING_VERBS = {"stop", "quit", "give", "cease"}
 
 
 def _english_slot(words: Sequence[str], text: str) -> str | None:
-    rest = [w for w in words]
-    while rest and (rest[0].lower() in _SKIPPED or (verb_lemma(rest[0]) in _ENDING_VERBS and len(rest) > 1)):
-        if verb_lemma(rest[0]) in _ENDING_VERBS and not (len(rest) > 1 and rest[1].lower().endswith("ing")):
-            break
+    rest = list(words)  # from the verb the fact is about: past "does not", "never", "stopped" + gerund
+    while rest and (
+        rest[0].lower() in _SKIPPED
+        or (verb_lemma(rest[0]) in _ENDING_VERBS and len(rest) > 1 and rest[1].lower().endswith("ing"))
+    ):
         rest = rest[1:]
     if not rest:
         return None
@@ -289,9 +290,7 @@ def _describe_japanese(text: str) -> Facet:
     subject = ""
     topic_end = next((i for i, t in enumerate(tokens) if t.pos == "助詞" and t.surface == "は"), None)
     head_words = [t for t in tokens[:topic_end] if t.pos in ("名詞", "代名詞")] if topic_end else []
-    if (
-        head_words and any(t.lemma in _JA_PEOPLE or (t.detail == "固有名詞" and "人名" in t.lemma) for t in head_words)
-    ) or (head_words and any(t.lemma in _JA_PEOPLE for t in head_words)):
+    if head_words and any(t.lemma in _JA_PEOPLE for t in head_words):
         subject = "".join(t.surface for t in tokens[:topic_end])
     slot = None
     for index, token in enumerate(tokens):
