@@ -289,7 +289,7 @@ async def stream_reply(
         )
         await reply.send()
         return None
-    if report.stopped_repeating:  # the offline model began to loop: show the reply up to the loop
+    if report.guarded:  # the offline model may have begun to loop, up to its last words: show it up to the loop
         reply.content = without_repeat(reply.content)
     if not reply.content.strip():
         reply.content = "(The model returned an empty reply.)"

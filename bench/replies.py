@@ -9,7 +9,7 @@ a reply that names at least two of them is a hit.
   showing a loop after the app's own trimming (a verbatim repeat of 32 characters, or three
   sentences opening with the same three words);
 - repetition_stop_rate: replies the repetition stop ended (what the user sees is trimmed);
-- soft_cap_stop_rate: replies ended at the first sentence end past 120 tokens;
+- soft_cap_stop_rate: replies ended at the first sentence end past 100 pieces (about tokens);
 - reply_seconds_p50/p95 and reply_tokens_p95 (tokens as the server streamed them).
 
     python -m bench.replies [--controls on|off] [--answer memories|model] [--out PATH]
@@ -103,7 +103,7 @@ async def _reply(memory: Memory, user: str | None, text: str, answer: str, brief
     else:
         messages = build_messages(recalled, [], text, date.today(), 2500, brief=brief)
         reply = "".join([piece async for piece in memory.llm.stream(messages, report=report)])
-        if report.stopped_repeating:
+        if report.guarded:
             reply = without_repeat(reply)
     seconds = time.perf_counter() - started
     capped = report.finish_reason == "length" and not report.stopped_at_soft_cap

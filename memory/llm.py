@@ -22,7 +22,7 @@ Message = dict[str, str]
 LOCAL_MAX_TOKENS = 200
 # Past this many tokens the offline model's reply ends at its next sentence end: SmolLM2-135M
 # rambles on (to the hard cap above in 15 of 57 replies of bench/replies.py without it).
-LOCAL_SOFT_MAX_TOKENS = 120
+LOCAL_SOFT_MAX_TOKENS = 100
 # llama.cpp sampling for the offline model: DRY, which penalizes extending any sequence that
 # already occurred, stops SmolLM2-135M's loops. Chosen on bench/replies.py's prompts (19 replies
 # each): DRY alone capped 0 and was cut by the repetition stop twice; adding repeat (1.15) and
@@ -44,6 +44,7 @@ class StreamReport:
     pieces: int = 0
     stopped_repeating: bool = False
     stopped_at_soft_cap: bool = False
+    guarded: bool = False  # the repetition controls were on: show the reply through `without_repeat`
 
 
 class ChatClient:
@@ -133,6 +134,7 @@ class ChatClient:
         guard = RepetitionGuard() if local and self.config.repetition_controls else None
         if guard is not None:
             extra["extra_body"] = LOCAL_SAMPLING
+            report.guarded = True
         stream = await create(model=self.config.model, messages=messages, temperature=temperature, stream=True, **extra)
         try:
             async for chunk in stream:
