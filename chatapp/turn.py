@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from memory.offline.parse import is_japanese
 from memory.prompts import quoted, render_prompt
 from memory.tokens import count_tokens
 
@@ -87,7 +88,7 @@ def memory_answer(user_message: str, memories: Sequence[Mapping[str, Any]] | Non
     """
     if memories is None or not _ABOUT_ME.search(user_message):
         return None
-    japanese = bool(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", user_message))
+    japanese = is_japanese(user_message)
     if not memories:
         return (
             "まだあなたについて何も覚えていません。自己紹介していただければ覚えます。"

@@ -298,9 +298,7 @@ class MilvusStore:
         rows = self._call("query", self.collection, filter=expr, output_fields=["id"], limit=batch)
         return [row["id"] for row in rows]
 
-    def search(
-        self, vectors: Sequence[Sequence[float]], expr: str, limit: int, with_vectors: bool = False
-    ) -> list[list[Record]]:
+    def search(self, vectors: Sequence[Sequence[float]], expr: str, limit: int) -> list[list[Record]]:
         if not vectors:
             return []
         hits = self._call(
@@ -310,7 +308,7 @@ class MilvusStore:
             anns_field="vector",
             filter=expr,
             limit=limit,
-            output_fields=[f for f in self._fields(with_vectors) if f != "id"],
+            output_fields=[f for f in SCALAR_FIELDS if f != "id"],
             search_params={"metric_type": self.config.metric_type},
         )
         results: list[list[Record]] = []
