@@ -25,12 +25,16 @@ from chainlit.input_widget import Slider, Switch
 from chainlit.types import ThreadDict
 from chainlit.utils import utc_now
 
+from chatapp.assets import serve_local_only
 from chatapp.auth import UsersFile, ensure_auth_secret, valid_username
 from chatapp.datalayer import create_tables
+from chatapp.element_storage import LocalStorageClient
 from chatapp.extraction_queue import ExtractionQueue
+from chatapp.preferences import Preferences
+from chatapp.routes import add_file_route
 from chatapp.settings import AppSettings
-from chatapp.sidebar import MemoryActions, describe_changes, sidebar_props
-from chatapp.turn import build_messages, extraction_messages, memory_answer, select_memories
+from chatapp.sidebar import MemoryActions, notice_changes, sidebar_props
+from chatapp.turn import build_messages, extraction_messages, memory_answer, recalled_step_text, select_memories
 from memory import Memory, MemoryConfig, MemoryLayerError
 from memory.llm import StreamReport
 from memory.repetition import without_repeat
@@ -38,7 +42,8 @@ from memory.types import AddResult
 
 logger = logging.getLogger("app")
 
-MEMORY_AUTHOR = "Memory"  # the memory notices' author: never part of the model's history
+MEMORY_AUTHOR = "Memory"  # the author of memory notices in threads made before notices were elements
+TEMPORARY_CHAT = "Temporary chat"
 # How long the memory notice waits for the reply to appear before it is shown anyway.
 NOTICE_WAITS_FOR_REPLY_S = 2.0
 
@@ -64,8 +69,13 @@ SETTINGS, MEMORY = _start()
 QUEUE = ExtractionQueue(MEMORY)
 ACTIONS = MemoryActions(MEMORY)
 USERS = UsersFile(SETTINGS.users_file)
+PREFERENCES = Preferences(SETTINGS.data_dir / "preferences.sqlite")
+ELEMENTS = LocalStorageClient(SETTINGS.data_dir / "elements")
+serve_local_only({"authMode": SETTINGS.auth_mode})
+add_file_route(ELEMENTS)
 MODE = (
-    f"Chat: {MEMORY.config.llm.model} ({'offline' if MEMORY.config.llm.provider == 'local' else MEMORY.llm.config.base_url or 'OpenAI'})"
+    f"Chat: {MEMORY.config.llm.model}, "
+    f"{'offline' if MEMORY.config.llm.provider == 'local' else 'at ' + (MEMORY.llm.config.base_url or 'OpenAI')}"
     f" · Memory: {MEMORY.extractor_name} extractor, {MEMORY.config.embedder.model} embeddings"
 )
 
@@ -97,7 +107,7 @@ if SETTINGS.oauth_providers:
 
 @cl.data_layer
 def data_layer() -> SQLAlchemyDataLayer:
-    return SQLAlchemyDataLayer(conninfo=SETTINGS.database_url)
+    return SQLAlchemyDataLayer(conninfo=SETTINGS.database_url, storage_provider=ELEMENTS)
 
 
 def current_user_id() -> str:
@@ -122,22 +132,77 @@ async def starters(user: cl.User | None = None, language: str | None = None) -> 
     ]
 
 
-async def _send_settings() -> None:
+@cl.set_chat_profiles
+async def chat_profiles(user: cl.User | None = None, language: str | None = None) -> list[cl.ChatProfile]:
+    return [
+        cl.ChatProfile(
+            name="Chat",
+            markdown_description="Remembers what you tell it, and uses what it remembers.",
+            icon="/public/favicon.svg",
+            default=True,
+        ),
+        cl.ChatProfile(
+            name=TEMPORARY_CHAT,
+            markdown_description="Neither reads nor writes memory, and is removed from your chats when you leave it.",
+            icon="/public/temporary.svg",
+        ),
+    ]
+
+
+def memory_state() -> str:
+    """This chat's memory: "on", "off" (the user's switch) or "temporary" (a temporary chat)."""
+    if cl.user_session.get("chat_profile") == TEMPORARY_CHAT:
+        return "temporary"
+    return "on" if cl.user_session.get("memory_enabled", True) else "off"
+
+
+async def _start_session() -> None:
+    """The user's saved settings for this chat, and the page told what memory does here."""
+    preferences = await asyncio.to_thread(PREFERENCES.get, current_user_id())
+    cl.user_session.set("memory_enabled", preferences.memory_enabled)
+    cl.user_session.set("top_k", SETTINGS.top_k)
+    cl.user_session.set("panel_open", False)
     await cl.ChatSettings(
         [
-            Switch(id="memory_enabled", label="Use long-term memory", initial=True),
+            Switch(
+                id="memory_enabled",
+                label="Use long-term memory",
+                initial=preferences.memory_enabled,
+                description="Kept for your next chats. Off: chats neither read nor write your memories.",
+            ),
             Slider(id="top_k", label="Memories to recall", initial=SETTINGS.top_k, min=1, max=20, step=1),
         ]
     ).send()
-    cl.user_session.set("memory_enabled", True)
-    cl.user_session.set("top_k", SETTINGS.top_k)
+    await send_page_state(panel_preferred=preferences.panel_open)
+
+
+async def send_page_state(panel_preferred: bool | None = None) -> None:
+    """Tell public/memory-ui.js whether memory is on (its header indicator), and whether the user
+    keeps the panel open (it then opens the panel on a wide screen, never on a phone)."""
+    state: dict[str, Any] = {"memoryChat": "state", "memory": memory_state()}
+    if panel_preferred is not None:
+        state["panelPreferred"] = panel_preferred
+    await cl.send_window_message(state)
 
 
 @cl.on_chat_start
 async def on_chat_start() -> None:
     cl.user_session.set("history", [])
-    await _send_settings()
-    await refresh_sidebar()
+    await _start_session()
+
+
+@cl.on_chat_end
+async def on_chat_end() -> None:
+    """A temporary chat leaves nothing behind: its thread goes when the user leaves it."""
+    if cl.user_session.get("chat_profile") != TEMPORARY_CHAT:
+        return
+    data_layer = get_data_layer()
+    thread_id = cl.context.session.thread_id
+    if data_layer is not None and thread_id:
+        try:
+            await data_layer.delete_thread(thread_id)
+        except Exception:
+            logger.warning("could not remove the temporary chat %s", thread_id, exc_info=True)
 
 
 @cl.on_chat_resume
@@ -149,10 +214,9 @@ async def on_chat_resume(thread: ThreadDict) -> None:
         elif step.get("type") == "assistant_message" and step.get("output") and step.get("name") != MEMORY_AUTHOR:
             history.append({"role": "assistant", "content": str(step["output"])})
     cl.user_session.set("history", history)
-    await _send_settings()
     # Chainlit emits `resume_thread` after this callback returns, and the browser resets the
-    # sidebar when it gets it: send the sidebar once that has gone out.
-    _in_background(_refresh_sidebar_later(0.3))
+    # panel when it gets it: tell the page (which may reopen the panel) once that has gone out.
+    _in_background(_start_session_later(0.3))
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
@@ -165,18 +229,21 @@ def _in_background(coroutine: Coroutine[Any, Any, None]) -> None:
     task.add_done_callback(_BACKGROUND.discard)
 
 
-async def _refresh_sidebar_later(delay: float) -> None:
+async def _start_session_later(delay: float) -> None:
     await asyncio.sleep(delay)
     try:
-        await refresh_sidebar()
+        await _start_session()
     except Exception:  # the session may be gone by then
-        logger.debug("late sidebar refresh skipped", exc_info=True)
+        logger.debug("late session start skipped", exc_info=True)
 
 
 @cl.on_settings_update
 async def on_settings_update(settings: dict[str, Any]) -> None:
-    cl.user_session.set("memory_enabled", bool(settings.get("memory_enabled", True)))
+    enabled = bool(settings.get("memory_enabled", True))
+    cl.user_session.set("memory_enabled", enabled)
     cl.user_session.set("top_k", int(settings.get("top_k", SETTINGS.top_k)))
+    await asyncio.to_thread(PREFERENCES.set, current_user_id(), memory_enabled=enabled)
+    await send_page_state()
 
 
 @cl.on_message
@@ -193,16 +260,18 @@ async def on_message(message: cl.Message) -> None:
         ).send()
         return
 
-    memory_enabled = bool(cl.user_session.get("memory_enabled", True))
+    memory_on = memory_state() == "on"
     history: list[dict[str, str]] = cl.user_session.get("history") or []
     recalled: list[Mapping[str, Any]] | None = None
     recalled_step: cl.Step | None = None
+    reply_message = cl.Message(content="")
     reply_shown = asyncio.Event()
-    if memory_enabled:
+    if memory_on:
         recalled, recalled_step = await recall(user_id, text)
         # The turn's memory never waits for (or depends on) the reply: a slow, stopped or failed
-        # reply still gets its update. The notice waits for the reply to appear, so it shows below it.
-        QUEUE.submit(user_id, extraction_messages(history, text), partial(_after_extraction, reply_shown=reply_shown))
+        # reply still gets its update. The notice waits for the reply to appear, so it hangs below it.
+        on_done = partial(_after_extraction, reply_shown=reply_shown, reply=reply_message, question=message)
+        QUEUE.submit(user_id, extraction_messages(history, text), on_done)
 
     messages = build_messages(recalled, history, text, date.today(), SETTINGS.history_token_budget, brief=LOCAL_MODEL)
     shown = asyncio.create_task(_draw_step(recalled_step)) if recalled_step else None
@@ -210,9 +279,9 @@ async def on_message(message: cl.Message) -> None:
     reply: str | None
     try:
         if from_memories is not None:
-            reply = await send_answer(from_memories, after=shown, started=reply_shown)
+            reply = await send_answer(reply_message, from_memories, after=shown, started=reply_shown)
         else:
-            reply = await stream_reply(messages, after=shown, started=reply_shown)
+            reply = await stream_reply(reply_message, messages, after=shown, started=reply_shown)
     finally:
         reply_shown.set()  # also when the user pressed Stop (the task is cancelled)
     if reply is not None:
@@ -230,12 +299,12 @@ async def recall(user_id: str, text: str) -> tuple[list[Mapping[str, Any]], cl.S
     try:
         hits = (await asyncio.to_thread(MEMORY.search, text[:8000], user_id=user_id, limit=top_k))["results"]
         chosen = select_memories(hits, SETTINGS.memory_token_budget)
-        shown = "\n".join(f"- {h['memory']}" for h in chosen) or "No memories yet."
+        title, shown = recalled_step_text(chosen, MEMORY.config.vector_store.metric_type)
     except MemoryLayerError as exc:
-        shown = f"Memory search failed: {exc}. Answering without memories."
+        title, shown = "Memory search failed", f"Memory search failed: {exc}. Answering without memories."
     parent = cl.context.current_step  # the turn's run, which the reply also hangs under: the step shows above it
     step = cl.Step(
-        name="Recalled memories",
+        name=title,
         type="retrieval",
         parent_id=parent.id if parent else None,
         default_open=False,
@@ -263,11 +332,13 @@ async def _persist_step(step: cl.Step) -> None:
 
 
 async def stream_reply(
-    messages: list[dict[str, str]], after: asyncio.Task[None] | None = None, started: asyncio.Event | None = None
+    reply: cl.Message,
+    messages: list[dict[str, str]],
+    after: asyncio.Task[None] | None = None,
+    started: asyncio.Event | None = None,
 ) -> str | None:
-    """Stream the model's reply; `after` (drawing the recalled step) finishes before the reply's first token,
-    and `started` is set once that token is on screen."""
-    reply = cl.Message(content="")
+    """Stream the model's reply into `reply`; `after` (drawing the recalled step) finishes before the
+    reply's first token, and `started` is set once that token is on screen."""
     error: Exception | None = None
     report = StreamReport()
     try:
@@ -297,43 +368,75 @@ async def stream_reply(
     return reply.content
 
 
-async def send_answer(answer: str, after: asyncio.Task[None] | None, started: asyncio.Event) -> str:
+async def send_answer(reply: cl.Message, answer: str, after: asyncio.Task[None] | None, started: asyncio.Event) -> str:
     """A reply the app writes itself (the offline model's answer to "What do you know about me?")."""
     if after is not None:
         await after
-    await cl.Message(content=answer).send()
+    reply.content = answer
+    await reply.send()
     started.set()
     return answer
 
 
-async def _after_extraction(result: AddResult | None, error: BaseException | None, reply_shown: asyncio.Event) -> None:
+async def _after_extraction(
+    result: AddResult | None,
+    error: BaseException | None,
+    reply_shown: asyncio.Event,
+    reply: cl.Message,
+    question: cl.Message,
+) -> None:
+    """The turn's memory notice: a compact element under the reply (under the question if the
+    reply has not appeared within NOTICE_WAITS_FOR_REPLY_S). Elements are never model history."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(reply_shown.wait(), NOTICE_WAITS_FOR_REPLY_S)
     if error is not None:
-        await cl.Message(
-            content=f"⚠️ Memory was not updated for that turn: {str(error).rstrip('.')}. The chat goes on.",
-            author=MEMORY_AUTHOR,
-        ).send()
+        props: dict[str, Any] = {"error": f"Memory was not updated for that turn: {str(error).rstrip('.')}."}
+    elif result and result["results"]:
+        props = {"changes": notice_changes(result)}
+    else:
         return
-    notice = describe_changes(result) if result else ""
-    if notice:
-        show = cl.Action(name="show_memories", payload={}, label="Open memories", tooltip="Show the memories panel")
-        await cl.Message(content=notice, author=MEMORY_AUTHOR, actions=[show]).send()
+    notice = cl.CustomElement(name="MemoryNotice", props=props, display="inline")
+    await notice.send(for_id=reply.id if reply_shown.is_set() and reply.content else question.id)
+    if cl.user_session.get("panel_open"):
         await refresh_sidebar()
 
 
-# -- sidebar -----------------------------------------------------------------------------
+# -- the Memories panel -------------------------------------------------------------------
 
 
-async def refresh_sidebar(notice: str = "") -> None:
-    """Send the panel anew; `notice` is shown at its top (the new element starts fresh)."""
+async def refresh_sidebar(notice: str = "", focus: str | None = None) -> None:
+    """Show the panel anew (Chainlit opens it); `notice` shows at its top, `focus` scrolls to a memory."""
     user_id = current_user_id()
     props = await asyncio.to_thread(sidebar_props, MEMORY, user_id, MODE)
     props["notice"] = notice
+    props["focus"] = focus
     props["thread_id"] = cl.context.session.thread_id
+    props["memory_state"] = memory_state()
     element = cl.CustomElement(name="MemorySidebar", props=props)
     await cl.ElementSidebar.set_elements([element], key=f"memories-{uuid.uuid4()}")
     await cl.ElementSidebar.set_title("Memories")
+    cl.user_session.set("panel_open", True)
+
+
+@cl.on_window_message
+async def on_window_message(data: Any) -> None:
+    """The page's panel requests (public/memory-ui.js, MemorySidebar.jsx), through window.postMessage."""
+    if not isinstance(data, dict) or cl.user_session.get("user") is None:
+        return
+    request, wide = data.get("memoryChat"), bool(data.get("wide"))
+    if request == "open-panel":
+        focus = data.get("focus")
+        await refresh_sidebar(focus=str(focus) if isinstance(focus, str) else None)
+        if wide and data.get("byUser"):
+            await asyncio.to_thread(PREFERENCES.set, current_user_id(), panel_open=True)
+    elif request in ("panel-closed", "panel-hidden"):
+        cl.user_session.set("panel_open", False)
+        if request == "panel-closed" and wide:  # closed by the user: keep it closed in the next chats
+            await asyncio.to_thread(PREFERENCES.set, current_user_id(), panel_open=False)
+    elif request == "panel-moved" and cl.user_session.get("panel_open"):
+        # Chainlit, not the user, closed the panel around a new thread's first message (2.12 moves
+        # the page to /thread/<id>): show it again (see MemorySidebar.jsx).
+        await refresh_sidebar()
 
 
 @cl.action_callback("memory_action")
@@ -341,18 +444,16 @@ async def on_memory_action(action: cl.Action) -> dict[str, Any]:
     user_id = current_user_id()
     payload = action.payload if isinstance(action.payload, dict) else {}
     result = await asyncio.to_thread(ACTIONS.handle, user_id, payload)
-    if result.get("ok") and payload.get("op") != "export":
-        await refresh_sidebar(notice=str(result.get("message", "")))
+    if result.get("ok") and payload.get("op") not in ("export", "search"):
+        await refresh_sidebar(notice=str(result.get("message", "")), focus=result.get("focus"))
     return result
 
 
-@cl.action_callback("memory_sidebar_moved")
-async def on_sidebar_moved(action: cl.Action) -> None:
-    """The panel was closed by Chainlit, not the user, around a new thread's first message
-    (Chainlit 2.12 moves the page to /thread/<id>): show it again (see MemorySidebar.jsx)."""
-    await refresh_sidebar()
-
-
-@cl.action_callback("show_memories")
-async def on_show_memories(action: cl.Action) -> None:
-    await refresh_sidebar()
+@cl.action_callback("memory_undo")
+async def on_memory_undo(action: cl.Action) -> dict[str, Any]:
+    """Undo on a memory notice: reverse that turn's changes (only the user's own memories)."""
+    payload = action.payload if isinstance(action.payload, dict) else {}
+    result = await asyncio.to_thread(ACTIONS.undo, current_user_id(), payload.get("changes"))
+    if result.get("ok") and cl.user_session.get("panel_open"):
+        await refresh_sidebar(notice=str(result.get("message", "")))
+    return result

@@ -32,7 +32,7 @@ class ExtractionQueue:
             result: AddResult | None = None
             error: BaseException | None = None
             try:
-                result = await asyncio.to_thread(self._memory.add, messages, user_id=user_id)
+                result = await asyncio.to_thread(self._memory.add, messages, user_id=user_id, source="chat")
             except Exception as exc:
                 logger.exception("memory extraction failed for a turn of %r", user_id)
                 error = exc

@@ -24,10 +24,15 @@ def main() -> int:
     models = (
         "OpenAI-compatible models"
         if (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
-        else "the offline models (no API key set)"
+        else "the offline models, as no API key is set"
     )
-    login = "any name, any password" if settings.auth_mode == "open" else "a user from `python -m chatapp.adduser NAME`"
-    print(f"\n  Memory chat on http://{settings.host}:{settings.port}  ({models}; log in with {login})\n", flush=True)
+    login = (
+        "any name and any password" if settings.auth_mode == "open" else "a user from `python -m chatapp.adduser NAME`"
+    )
+    print(
+        f"\n  Memory chat on http://{settings.host}:{settings.port}\n  Chat with {models}. Log in with {login}.\n",
+        flush=True,
+    )
     os.chdir(ROOT)
     command = [
         sys.executable,

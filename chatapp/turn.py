@@ -11,7 +11,15 @@ from memory.offline.parse import is_japanese
 from memory.prompts import quoted, render_prompt
 from memory.tokens import count_tokens
 
-__all__ = ["build_messages", "extraction_messages", "fit_history", "memory_answer", "select_memories"]
+__all__ = [
+    "build_messages",
+    "extraction_messages",
+    "fit_history",
+    "memory_answer",
+    "recalled_step_text",
+    "relevance",
+    "select_memories",
+]
 
 Message = dict[str, str]
 
@@ -98,3 +106,31 @@ def memory_answer(user_message: str, memories: Sequence[Mapping[str, Any]] | Non
     lines = "\n".join(f"- {m['memory']}" for m in memories)
     heading = "あなたについて覚えていること：" if japanese else "Here is what I remember about you:"
     return f"{heading}\n{lines}"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def _escaped(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def relevance(score: float, metric: str) -> float:
+    """A search score as cosine similarity (1 is the same meaning). Milvus's L2 score is the squared
+    distance, which for unit-length embeddings (OpenAI's, E5's) is 2 - 2·cosine."""
+    return max(-1.0, min(1.0, 1.0 - score / 2.0)) if metric == "L2" else score
+
+
+def recalled_step_text(memories: Sequence[Mapping[str, Any]], metric: str) -> tuple[str, str]:
+    """The recalled step's title and body: how many memories were recalled and, for each, its
+    relevance and a link to it in the Memories panel (public/memory-ui.js opens the panel on
+    `#memory-<id>` links)."""
+    if not memories:
+        return "No memories recalled", "Nothing from your memories was used for this reply."
+    lines = [
+        f"- [{_escaped(str(m['memory']))}](#memory-{m['id']}) · relevance "
+        f"{relevance(float(m.get('score') or 0), metric):.2f}"
+        for m in memories
+    ]
+    count = len(memories)
+    return f"Recalled {count} {'memory' if count == 1 else 'memories'}", "\n".join(lines)

@@ -23,7 +23,7 @@ from .errors import StoreError
 from .filters import Scope
 from .types import Event, HistoryEntry
 
-__all__ = ["HistoryStore", "PendingRow", "Row"]
+__all__ = ["DeletedEntry", "HistoryStore", "PendingRow", "Row"]
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS history (
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS history (
     event TEXT NOT NULL CHECK (event IN ('ADD', 'UPDATE', 'DELETE')),
     created_at TEXT NOT NULL,
     updated_at TEXT,
-    pending INTEGER NOT NULL DEFAULT 0
+    pending INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL DEFAULT ''
 );
 """
 _INDEXES = """
@@ -59,6 +60,15 @@ class Row:
     new_memory: str | None
     created_at: str
     updated_at: str | None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DeletedEntry:
+    memory_id: str
+    memory: str
+    deleted_at: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,8 @@ class HistoryStore:
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(history)")}
             if "pending" not in columns:  # a history made before two-step writes
                 self._conn.execute("ALTER TABLE history ADD COLUMN pending INTEGER NOT NULL DEFAULT 0")
+            if "source" not in columns:  # a history made before changes said who made them
+                self._conn.execute("ALTER TABLE history ADD COLUMN source TEXT NOT NULL DEFAULT ''")
             self._conn.executescript(_INDEXES)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the history database {path}: {exc}") from None
@@ -118,7 +130,7 @@ class HistoryStore:
             with self._transaction() as conn:
                 conn.executemany(
                     "INSERT INTO history (id, memory_id, user_id, agent_id, run_id, old_memory, new_memory,"
-                    " event, created_at, updated_at, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                    " event, created_at, updated_at, source, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
                     [
                         (
                             row_id,
@@ -131,6 +143,7 @@ class HistoryStore:
                             r.event,
                             r.created_at,
                             r.updated_at,
+                            r.source,
                         )
                         for row_id, r in zip(ids, rows, strict=True)
                     ],
@@ -174,18 +187,35 @@ class HistoryStore:
 
     # -- reads (confirmed rows only) ----------------------------------------------------
 
-    def for_memory(self, memory_id: str) -> list[HistoryEntry]:
+    def for_memory(self, memory_id: str, with_source: bool = False) -> list[HistoryEntry]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at"
+                "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at, source"
                 " FROM history WHERE memory_id = ? AND pending = 0 ORDER BY seq",
                 (memory_id,),
             ).fetchall()
-        return [
-            HistoryEntry(
+        entries = []
+        for r in rows:
+            entry = HistoryEntry(
                 id=r[0], memory_id=r[1], old_memory=r[2], new_memory=r[3], event=r[4], created_at=r[5], updated_at=r[6]
             )
-            for r in rows
+            if with_source:
+                entry["source"] = r[7] or "unknown"  # type: ignore[typeddict-unknown-key]
+            entries.append(entry)
+        return entries
+
+    def deleted(self, scope: Scope, limit: int) -> list[DeletedEntry]:
+        """This scope's memories whose last change is a deletion, the most recently deleted first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT h.memory_id, h.old_memory, h.updated_at, h.source FROM history h"
+                " WHERE h.user_id = ? AND h.agent_id = ? AND h.run_id = ? AND h.pending = 0 AND h.event = 'DELETE'"
+                " AND h.seq = (SELECT max(seq) FROM history l WHERE l.memory_id = h.memory_id AND l.pending = 0)"
+                " ORDER BY h.seq DESC LIMIT ?",
+                (scope.user_id, scope.agent_id, scope.run_id, limit),
+            ).fetchall()
+        return [
+            DeletedEntry(memory_id=r[0], memory=r[1] or "", deleted_at=r[2], source=r[3] or "unknown") for r in rows
         ]
 
     def owner(self, memory_id: str) -> Scope | None:

@@ -23,6 +23,7 @@ from .tokens import truncate_to_tokens
 from .types import (
     AddResult,
     AddResultItem,
+    DeletedMemory,
     GetAllResults,
     HistoryEntry,
     MemoryItem,
@@ -114,8 +115,13 @@ class Memory:
         metadata: dict[str, Any] | None = None,
         filters: Mapping[str, Any] | None = None,
         infer: bool = True,
+        *,
+        source: str = "api",
     ) -> AddResult:
-        """Extract facts from `messages` and add, update or delete this scope's memories."""
+        """Extract facts from `messages` and add, update or delete this scope's memories.
+
+        `source` says who made the change (for instance "chat" or "import"); `history(...,
+        with_source=True)` shows it."""
         scope = _scope(user_id, agent_id, run_id, filters)
         conversation = _normalize_messages(messages)
         metadata = _checked_metadata(metadata)
@@ -123,7 +129,7 @@ class Memory:
             texts = [m["content"].strip() for m in conversation if m["role"] != "system" and m["content"].strip()]
             for text in texts:
                 _check_fits(text, "this message", "split it, or let infer=True extract its facts")
-            return self._apply([Operation("ADD", text=t) for t in dict.fromkeys(texts)], scope, metadata, {})
+            return self._apply([Operation("ADD", text=t) for t in dict.fromkeys(texts)], scope, metadata, {}, source)
         today = self._today()
         if isinstance(self._extractor, HeuristicExtractor):
             statements = self._extractor.statements(conversation, today)
@@ -133,10 +139,10 @@ class Memory:
             candidates = self._candidates(vectors, scope)
             operations = self._extractor.plan(statements, candidates, today)
             known = {s.text: v for s, v in zip(statements, vectors, strict=True) if s.kind == "fact"}
-            return self._apply(operations, scope, metadata, known)
+            return self._apply(operations, scope, metadata, known, source)
         candidates = self._candidates_for(conversation, scope)
         operations = self._extractor.extract(conversation, candidates, today)
-        return self._apply(operations, scope, metadata, {})
+        return self._apply(operations, scope, metadata, {}, source)
 
     def _candidates_for(self, conversation: Sequence[dict[str, str]], scope: Scope) -> list[Record]:
         """The memories the LLM may update or delete: the nearest to each statement of the user's
@@ -162,6 +168,7 @@ class Memory:
         scope: Scope,
         metadata: dict[str, Any] | None,
         known_vectors: Mapping[str, Sequence[float]],
+        source: str,
     ) -> AddResult:
         """Embed the new texts in one request, then write memories and history together."""
         if not operations:
@@ -182,13 +189,13 @@ class Memory:
                 if op.event == "DELETE":
                     if target is None:
                         continue
-                    changes.append(Change("DELETE", target, None, now))
+                    changes.append(Change("DELETE", target, None, now, source))
                     results.append({"id": target.id, "memory": target.memory, "event": "DELETE"})
                 elif op.event == "UPDATE" and target is not None:
                     updated = replace(
                         target, memory=op.text, hash=text_hash(op.text), updated_at=now, vector=list(vectors[op.text])
                     )
-                    changes.append(Change("UPDATE", target, updated, now))
+                    changes.append(Change("UPDATE", target, updated, now, source))
                     results.append(
                         {"id": target.id, "memory": op.text, "event": "UPDATE", "previous_memory": target.memory}
                     )
@@ -205,7 +212,7 @@ class Memory:
                         agent_id=scope.agent_id,
                         run_id=scope.run_id,
                     )
-                    changes.append(Change("ADD", None, record, now))
+                    changes.append(Change("ADD", None, record, now, source))
                     results.append({"id": record.id, "memory": op.text, "event": "ADD"})
             self._writer.apply(changes)
         return {"results": results, "relations": []}
@@ -217,7 +224,13 @@ class Memory:
         return _item(record) if record else None
 
     def update(
-        self, memory_id: str, data: str, user_id: str | None = None, metadata: dict[str, Any] | None = None
+        self,
+        memory_id: str,
+        data: str,
+        user_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        *,
+        source: str = "api",
     ) -> MessageResult:
         """Replace a memory's text (metadata kept unless new metadata is given)."""
         text = _check_fits(_checked_text(data, "data"), "data", "shorten it")
@@ -235,24 +248,67 @@ class Memory:
                 metadata=new_metadata if new_metadata is not None else record.metadata,
                 category=_category(new_metadata) if new_metadata is not None else record.category,
             )
-            self._writer.apply([Change("UPDATE", record, updated, now)])
+            self._writer.apply([Change("UPDATE", record, updated, now, source)])
         return {"message": "Memory updated successfully!"}
 
-    def delete(self, memory_id: str, user_id: str | None = None) -> MessageResult:
+    def delete(self, memory_id: str, user_id: str | None = None, *, source: str = "api") -> MessageResult:
         with self._write_lock:
             record = self._require(memory_id, user_id)
-            self._writer.apply([Change("DELETE", record, None, _now())])
+            self._writer.apply([Change("DELETE", record, None, _now(), source)])
         return {"message": "Memory deleted successfully!"}
 
-    def history(self, memory_id: str, user_id: str | None = None) -> list[HistoryEntry]:
-        """Every change to one memory, oldest first, its deletion included."""
+    def history(self, memory_id: str, user_id: str | None = None, *, with_source: bool = False) -> list[HistoryEntry]:
+        """Every change to one memory, oldest first, its deletion included; `with_source=True`
+        adds to each entry a `source` key: who made the change (chat, panel, restore, import, ...)."""
         validate_id(memory_id)
         owner = self._history.owner(memory_id)
         if owner is None or (user_id is not None and owner.user_id != user_id):
             if user_id is not None:
                 raise MemoryNotFoundError(f"no memory {memory_id} for user {user_id!r}")
             return []
-        return self._history.for_memory(memory_id)
+        return self._history.for_memory(memory_id, with_source=with_source)
+
+    def deleted(
+        self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None, limit: int = 50
+    ) -> list[DeletedMemory]:
+        """This scope's deleted memories, the most recently deleted first (their history is kept,
+        so `restore` can bring one back)."""
+        scope = _scope(user_id, agent_id, run_id, None)
+        return [
+            {"id": d.memory_id, "memory": d.memory, "deleted_at": d.deleted_at, "source": d.source}
+            for d in self._history.deleted(scope, _checked_limit(limit))
+        ]
+
+    def restore(self, memory_id: str, user_id: str | None = None, *, source: str = "restore") -> MessageResult:
+        """Bring back a deleted memory with its id and history; its text is the one it had when
+        deleted (its metadata is not kept in the history, so it comes back without)."""
+        validate_id(memory_id)
+        with self._write_lock:
+            owner = self._history.owner(memory_id)
+            if owner is None or (user_id is not None and owner.user_id != user_id):
+                raise MemoryNotFoundError(
+                    f"no deleted memory {memory_id}" + (f" for user {user_id!r}" if user_id else "")
+                )
+            if self._store.get([memory_id]):
+                raise InvalidInputError(f"memory {memory_id} is not deleted")
+            entries = self._history.for_memory(memory_id)
+            if not entries or entries[-1]["event"] != "DELETE" or not entries[-1]["old_memory"]:
+                raise MemoryNotFoundError(f"no deleted memory {memory_id}")
+            text = str(entries[-1]["old_memory"])
+            vector = self.embedder.embed([text], "passage")[0]
+            now = _now()
+            record = Record(
+                id=memory_id,
+                memory=text,
+                hash=text_hash(text),
+                created_at=now,
+                vector=list(vector),
+                user_id=owner.user_id,
+                agent_id=owner.agent_id,
+                run_id=owner.run_id,
+            )
+            self._writer.apply([Change("ADD", None, record, now, source)])
+        return {"message": "Memory restored successfully!"}
 
     def _find(self, memory_id: str, user_id: str | None) -> Record | None:
         found = self._store.get([validate_id(memory_id)])
@@ -328,7 +384,12 @@ class Memory:
         return f"{expr} and {metadata_filter(extra)}" if extra else expr
 
     def delete_all(
-        self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+        self,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        *,
+        source: str = "api",
     ) -> MessageResult:
         """Delete every memory of this scope (all pages), each with its DELETE history row."""
         scope = _scope(user_id, agent_id, run_id, None)
@@ -339,7 +400,7 @@ class Memory:
                 if not batch:
                     break
                 now = _now()
-                self._writer.apply([Change("DELETE", record, None, now) for record in batch])
+                self._writer.apply([Change("DELETE", record, None, now, source) for record in batch])
         return {"message": "Memories deleted successfully!"}
 
     def reset(self) -> None:

@@ -85,6 +85,12 @@ _store_locks: dict[str, threading.RLock] = {}
 _store_locks_guard = threading.Lock()
 
 
+# pymilvus pings every 10 s even when idle; milvus-lite's local server allows one ping per 5 minutes
+# without calls and answers the rest with GOAWAY "too_many_pings" (about 10 log lines in 40 minutes).
+# Its socket is local, so keepalive has nothing to detect: ping only while a call is in flight.
+LITE_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": 0, "grpc.keepalive_time_ms": 300_000}
+
+
 def _lock_for(uri: str) -> threading.RLock:
     """One lock per Milvus location in this process (see `MilvusStore.lock`)."""
     key = os.path.realpath(uri) if "://" not in uri else uri
@@ -119,7 +125,8 @@ class MilvusStore:
 
     def _connect(self) -> MilvusClient:
         try:
-            return MilvusClient(uri=self.config.uri, token=self.config.token or "")
+            options = LITE_GRPC_OPTIONS if self.config.is_lite else {}
+            return MilvusClient(uri=self.config.uri, token=self.config.token or "", grpc_options=options)
         except MilvusException as exc:
             raise StoreError(
                 f"cannot open Milvus at {self.config.uri}: {exc.message or type(exc).__name__}. "

@@ -7,6 +7,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 __all__ = [
     "AddResult",
     "AddResultItem",
+    "DeletedMemory",
     "Event",
     "GetAllResults",
     "HistoryEntry",
@@ -56,6 +57,13 @@ class SearchResult(TypedDict):
     user_id: NotRequired[str]
     agent_id: NotRequired[str]
     run_id: NotRequired[str]
+
+
+class DeletedMemory(TypedDict):
+    id: str
+    memory: str
+    deleted_at: str
+    source: str
 
 
 class GetAllResults(TypedDict):

@@ -33,6 +33,7 @@ class Change:
     before: Record | None
     after: Record | None
     at: str
+    source: str = "api"  # who made it: chat, panel, restore, import, undo, api (recorded in the history)
 
     @property
     def memory_id(self) -> str:
@@ -51,6 +52,7 @@ class Change:
             new_memory=self.after.memory if self.after else None,
             created_at=record.created_at,
             updated_at=None if self.event == "ADD" else self.at,
+            source=self.source,
         )
 
 

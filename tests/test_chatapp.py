@@ -16,7 +16,7 @@ from chatapp.auth import UsersFile, ensure_auth_secret, valid_username
 from chatapp.datalayer import create_tables
 from chatapp.extraction_queue import ExtractionQueue
 from chatapp.settings import AppSettings
-from chatapp.sidebar import NOT_YOURS, MemoryActions, describe_changes, sidebar_props
+from chatapp.sidebar import NOT_YOURS, MemoryActions, notice_changes, sidebar_props
 from chatapp.turn import build_messages, fit_history, select_memories
 from memory import ConfigError, Memory
 from memory.types import AddResult
@@ -131,7 +131,7 @@ def test_sidebar_actions_check_the_owner(make_memory: Callable[..., Memory]) -> 
     assert actions.handle("alice", {"op": "forget_all"})["ok"] is False, "needs confirmation"
     assert actions.handle("alice", {"op": "forget_all", "confirm": True}) == {
         "ok": True,
-        "message": "Forgot all 1 memories.",
+        "message": "Forgot all 1 memories. They are in “Recently deleted” if you want them back.",
     }
     assert m.get_all(user_id="alice")["results"] == [] and m.get(bob_id) is not None
     props = sidebar_props(m, "bob", "mode")
@@ -140,7 +140,7 @@ def test_sidebar_actions_check_the_owner(make_memory: Callable[..., Memory]) -> 
     ] == "ADD"
 
 
-def test_change_notice_names_what_changed() -> None:
+def test_change_notice_lists_what_changed_for_undo() -> None:
     result: AddResult = {
         "relations": [],
         "results": [
@@ -149,11 +149,12 @@ def test_change_notice_names_what_changed() -> None:
             {"id": "3", "memory": "Likes tea", "event": "DELETE"},
         ],
     }
-    assert (
-        describe_changes(result)
-        == "Memory updated: updated “Lives in Lisbon” → “Lives in Porto”; added “Has a cat”; deleted “Likes tea”"
-    )
-    assert describe_changes({"results": [], "relations": []}) == ""
+    assert notice_changes(result) == [
+        {"id": "1", "event": "UPDATE", "memory": "Lives in Porto", "previous_memory": "Lives in Lisbon"},
+        {"id": "2", "event": "ADD", "memory": "Has a cat", "previous_memory": ""},
+        {"id": "3", "event": "DELETE", "memory": "Likes tea", "previous_memory": ""},
+    ]
+    assert notice_changes({"results": [], "relations": []}) == []
 
 
 def test_extraction_runs_in_order_per_user_and_reports_failures(make_memory: Callable[..., Memory]) -> None:

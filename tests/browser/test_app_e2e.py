@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Route, expect
 
 from tests.browser.conftest import ARTIFACTS, RunningApp
-from tests.browser.ui import login, send, settled_box, step_types
+from tests.browser.ui import close_memories, expect_notice, login, open_memories, send, settled_box, step_types
 from tests.stub_openai import StubOpenAI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,7 +24,7 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
 
     send(alice, "I love playing tennis on weekends.")
     expect(alice.get_by_text("Stub reply to: I love playing tennis on weekends.")).to_be_visible()
-    expect(alice.get_by_text("Memory updated: added “Loves playing tennis on weekends”")).to_be_visible()
+    expect_notice(alice, "Added “Loves playing tennis on weekends”")
     expect(alice.get_by_test_id("memory-text")).to_have_text(["Loves playing tennis on weekends"])
     alice.screenshot(path=str(ARTIFACTS / "desktop-1-remembered.png"))
 
@@ -42,11 +42,11 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     assert '"Loves playing tennis on weekends"' in chat.body["messages"][-2]["content"]
     alice.wait_for_url("**/thread/**")  # the new thread's page, which Chainlit moves to after the first message
     assert step_types(alice)[:3] == ["user_message", "retrieval", "assistant_message"], (
-        "Recalled memories shows above the reply"
+        "the recalled step shows above the reply"
     )
     step = alice.locator('[data-step-type="retrieval"]').last
-    step.get_by_text("Recalled memories").click()
-    expect(step).to_contain_text("Loves playing tennis on weekends")
+    step.get_by_text("Recalled 1 memory").click()
+    expect(step).to_contain_text(re.compile(r"Loves playing tennis on weekends · relevance -?[01]\.\d\d"))
     expect(alice.get_by_test_id("memory-sidebar")).to_be_visible()
     settled_box(alice, "memory-sidebar")  # it slides back in after the move to the thread's page
     alice.screenshot(path=str(ARTIFACTS / "desktop-2-recalled.png"))
@@ -58,12 +58,15 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     alice.get_by_test_id("save-edit").click()
     expect(alice.get_by_test_id("memory-text")).to_have_text(["Plays tennis every Saturday"])
     expect(alice.get_by_test_id("memory-status")).to_have_text("Memory updated.")
+    expect(alice.get_by_test_id("memory-item").first).to_have_attribute("data-focused", "true")
     alice.get_by_test_id("toggle-history").first.click()
     entries = alice.get_by_test_id("history-entry")
     expect(entries).to_have_count(2)
     expect(entries.nth(0)).to_contain_text("Added")
     expect(entries.nth(1)).to_contain_text("Changed")
     expect(entries.nth(1)).to_contain_text("Plays tennis every Saturday")
+    expect(entries.nth(0)).to_contain_text("from chat")
+    expect(entries.nth(1)).to_contain_text("edited in the panel")
     alice.screenshot(path=str(ARTIFACTS / "desktop-3-history.png"))
 
     # Restore the earlier version, then delete.
@@ -72,6 +75,8 @@ def test_remember_recall_edit_delete_and_isolation(browser: Any, running_app: Ru
     alice.get_by_test_id("memory-item").first.get_by_test_id("delete-memory").click()
     alice.get_by_test_id("confirm-delete").click()
     expect(alice.get_by_test_id("memory-empty")).to_be_visible()
+    alice.get_by_test_id("toggle-deleted").click()
+    expect(alice.get_by_test_id("deleted-item")).to_have_text(re.compile("Loves playing tennis on weekends"))
 
     # Threads are kept: the first thread can be resumed.
     threads = alice.locator("#thread-history li")
@@ -118,10 +123,8 @@ def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: Run
         page = login(browser, running_app, f"carol-{name}", viewport)
         # The user closes the panel (on a phone it is a sheet over the chat) and says hello: no memory
         # changes, and on a desktop the page moves to the new thread; the panel stays closed.
-        if name == "phone":
-            page.get_by_role("button", name="Close").click()
-        else:
-            page.locator("#side-view-title button").click()
+        if name == "desktop":
+            close_memories(page)
         send(page, "Hello there!")
         expect(page.get_by_text("Stub reply to: Hello there!")).to_be_visible()
         if name == "desktop":
@@ -132,6 +135,10 @@ def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: Run
             page,
             "I am learning Portuguese. My favorite food is grilled sardines, and I have two cats named Miso and Tofu.",
         )
+        expect_notice(page, "Added “Has two cats named Miso and Tofu”")
+        page.wait_for_timeout(1000)
+        expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)  # closed stays closed, on both sizes
+        open_memories(page)
         expect(page.get_by_test_id("memory-item")).to_have_count(3)
         box = settled_box(page, "memory-sidebar")
         assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 1, (
@@ -157,13 +164,19 @@ def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: Run
             assert exported["user_id"] == "carol-desktop" and len(exported["memories"]) == 3
             assert all(m["user_id"] == "carol-desktop" and m["history"] for m in exported["memories"])
             page.get_by_test_id("forget-all").click()
+            expect(page.get_by_test_id("forget-dialog")).to_contain_text("Forget all 3 memories?")
+            with page.expect_download() as before_forgetting:
+                page.get_by_test_id("export-before-forget").click()
+            assert len(json.loads(Path(before_forgetting.value.path()).read_text(encoding="utf-8"))["memories"]) == 3
             page.get_by_test_id("confirm-forget-all").click()
             expect(page.get_by_test_id("memory-empty")).to_be_visible()
-            expect(page.get_by_test_id("memory-status")).to_have_text("Forgot all 3 memories.")
-        if name == "phone":  # closed, it comes back from the notice's button
-            page.get_by_role("button", name="Close").click()
-            expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)
-            page.get_by_role("button", name="Open memories").click()
+            expect(page.get_by_test_id("memory-status")).to_contain_text("Forgot all 3 memories.")
+        if name == "phone":  # closed, it comes back from the header, and from the notice's View link
+            close_memories(page)
+            page.locator("#memories-button").click()
+            expect(page.get_by_test_id("memory-item")).to_have_count(3)
+            close_memories(page)
+            page.get_by_test_id("notice-view").last.click()
             expect(page.get_by_test_id("memory-item")).to_have_count(3)
             settled_box(page, "memory-sidebar")
             page.screenshot(path=str(ARTIFACTS / "phone-chat.png"))
@@ -180,7 +193,7 @@ def test_a_stopped_reply_still_updates_memory(browser: Any, running_app: Running
         send(page, "I play the violin in an orchestra.")
         reply = page.locator('[data-step-type="assistant_message"]').filter(has_text="word3")
         expect(reply).to_be_visible()
-        expect(page.get_by_text("Memory updated: added “Plays the violin in an orchestra”")).to_be_visible()
+        expect_notice(page, "Added “Plays the violin in an orchestra”")
         expect(page.locator("#stop-button")).to_be_visible()  # the reply is still being written
         page.screenshot(path=str(ARTIFACTS / "desktop-notice-during-reply.png"))
         page.locator("#stop-button").click()

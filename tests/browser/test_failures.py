@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from chatapp.auth import UsersFile
 from tests.browser.conftest import ARTIFACTS, RunningApp, start_app, stop_app
-from tests.browser.ui import TIMEOUT, login, send
+from tests.browser.ui import TIMEOUT, expect_notice, login, send
 from tests.processes import milvus_file_held
 from tests.stub_openai import Fault, StubOpenAI
 
@@ -25,13 +25,13 @@ def test_model_and_extraction_failures_are_shown_and_the_chat_goes_on(
     send(page, "I like opera.")
     expect(page.get_by_text("did not answer (InternalServerError")).to_be_visible()
     # The turn's memory does not depend on its reply: extraction ran from the message itself.
-    expect(page.get_by_text("Memory updated: added “Likes opera”")).to_be_visible()
+    expect_notice(page, "Added “Likes opera”")
     expect(page.get_by_test_id("memory-text")).to_have_text(["Likes opera"])
 
     app_stub.embedding_fault_when = lambda inputs: Fault(503) if any(t.startswith("Likes") for t in inputs) else None
     send(page, "I like ballet.")
     expect(page.get_by_text("Stub reply to: I like ballet.")).to_be_visible()
-    expect(page.get_by_text("Memory was not updated for that turn")).to_be_visible()
+    expect_notice(page, "Memory was not updated for that turn")
     page.screenshot(path=str(ARTIFACTS / "desktop-failures.png"))
     app_stub.embedding_fault_when = None
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, RunningApp, start_app, stop_app
-from tests.browser.ui import login, send
+from tests.browser.ui import expect_notice, login, open_memories, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,19 +25,10 @@ def offline_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
     stop_app(app)
 
 
-def _close_sheet(page: Any) -> None:
-    """On a phone the memories panel is a sheet over the chat, and it opens after a memory update."""
-    sheet = page.get_by_role("dialog")
-    if sheet.count() and sheet.first.is_visible():
-        page.get_by_role("button", name="Close").click()
-        expect(sheet).to_have_count(0)
-
-
 def _turn(page: Any, text: str, notice: str | None) -> None:
-    _close_sheet(page)
     send(page, text)
     if notice is not None:
-        expect(page.get_by_text(notice).last).to_be_visible(timeout=SLOW)
+        expect_notice(page, notice, timeout=SLOW)
     expect(page.locator("#stop-button")).to_have_count(0, timeout=SLOW)  # the reply has ended
 
 
@@ -47,11 +38,10 @@ def test_offline_memory_corrections_and_what_do_you_know_about_me(
 ) -> None:
     page = login(browser, offline_app, f"maria-{device}", viewport)
     expect(page.get_by_test_id("memory-mode")).to_contain_text("heuristic extractor")
-    _turn(page, "Hi! I'm Maria. I live in Lisbon and I love playing chess.", "Memory updated: added “Name is Maria”")
+    _turn(page, "Hi! I'm Maria. I live in Lisbon and I love playing chess.", "Added “Name is Maria”")
     _turn(page, "I'm not vegetarian, I eat everything. My email is maria@example.com.", "maria@example.com")
-    _turn(page, "I moved to Porto last month.", "updated “Lives in Lisbon” →")
+    _turn(page, "I moved to Porto last month.", "Updated Lives in Lisbon →")
 
-    _close_sheet(page)
     send(page, "What do you know about me?")
     answer = page.locator('[data-step-type="assistant_message"]').filter(has_text="Here is what I remember about you")
     expect(answer.last).to_be_visible(timeout=SLOW)
@@ -60,9 +50,8 @@ def test_offline_memory_corrections_and_what_do_you_know_about_me(
     expect(answer.last).not_to_contain_text("Lives in Lisbon")
     page.screenshot(path=str(ARTIFACTS / f"offline-{device}-know-about-me.png"), full_page=True)
 
-    _turn(page, "Forget where I live.", "deleted “Moved to Porto")
-    if device == "phone" and not page.get_by_role("dialog").count():
-        page.get_by_role("button", name="Open memories").last.click()
+    _turn(page, "Forget where I live.", "Forgot “Moved to Porto")
+    open_memories(page)
     texts = page.get_by_test_id("memory-text")
     expect(texts).to_have_count(5)
     assert not any("Porto" in t for t in texts.all_inner_texts())

@@ -8,7 +8,17 @@ from playwright.sync_api import Page, expect
 
 from tests.apprunner import RunningApp
 
-__all__ = ["TIMEOUT", "login", "send", "settled_box", "step_types"]
+__all__ = [
+    "TIMEOUT",
+    "close_memories",
+    "expect_notice",
+    "is_phone",
+    "login",
+    "open_memories",
+    "send",
+    "settled_box",
+    "step_types",
+]
 
 TIMEOUT = 30_000
 expect.set_options(timeout=TIMEOUT)
@@ -23,8 +33,36 @@ def login(browser: Any, app: RunningApp, name: str, viewport: dict[str, int] | N
     page.fill("#password", "any password")
     page.click("button[type=submit]")
     expect(page.locator("#chat-input")).to_be_visible()
-    expect(page.get_by_test_id("memory-sidebar")).to_be_visible()
+    expect(page.locator("#memories-button")).to_be_visible()
+    if not is_phone(page):  # the panel opens by itself on a wide screen, as the user left it
+        expect(page.get_by_test_id("memory-sidebar")).to_be_visible()
     return page
+
+
+def is_phone(page: Page) -> bool:
+    return (page.viewport_size or {"width": 1280})["width"] < 768
+
+
+def open_memories(page: Page) -> None:
+    """Open the Memories panel from the header, unless it is open."""
+    if not page.get_by_test_id("memory-sidebar").count():
+        page.locator("#memories-button").click()
+    expect(page.get_by_test_id("memory-sidebar")).to_be_visible()
+
+
+def close_memories(page: Page) -> None:
+    """Close the panel with its own close button (the arrow on a desktop, × on a phone's sheet)."""
+    if is_phone(page):
+        page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    else:
+        page.locator("#side-view-title button").click()
+    expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)
+
+
+def expect_notice(page: Page, text: str, timeout: float | None = None) -> None:
+    """A memory notice under a reply that says `text` (e.g. 'Added “Likes jazz”')."""
+    notice = page.get_by_test_id("memory-notice").filter(has_text=text)
+    expect(notice.last).to_be_visible(**({"timeout": timeout} if timeout else {}))
 
 
 def send(page: Page, text: str) -> None:

@@ -23,7 +23,8 @@ def assert_consistent(memory: Memory, history_file: Path) -> dict[str, list[dict
     """Each user's memories are exactly those whose history ends in ADD or UPDATE, with that text.
 
     Also: no pending (half-written) history row is left, each memory's history starts with ADD,
-    holds a DELETE only at its end, chains old -> new text, and its timestamps never go back.
+    chains old -> new text, has a DELETE only at its end or just before a restore (an ADD of the
+    deleted text), and its timestamps never go back.
     Returns every user's memories.
     """
     rows = history_rows(history_file)
@@ -43,10 +44,14 @@ def assert_consistent(memory: Memory, history_file: Path) -> dict[str, list[dict
         assert {m["id"]: m["memory"] for m in stored} == alive, f"memories and history disagree for {user[:40]!r}"
     for memory_id, chain in by_memory.items():
         assert chain[0]["event"] == "ADD" and chain[0]["old_memory"] is None, memory_id
-        assert all(r["event"] == "UPDATE" for r in chain[1:-1]), memory_id
         assert len({(r["user_id"], r["agent_id"], r["run_id"]) for r in chain}) == 1, "a memory changed owner"
         for before, after in pairwise(chain):
-            assert after["old_memory"] == before["new_memory"], f"history of {memory_id} skips a version"
+            if after["event"] == "ADD":  # a restore: right after a deletion, with the deleted text
+                assert before["event"] == "DELETE" and after["old_memory"] is None, f"{memory_id} added twice"
+                assert after["new_memory"] == before["old_memory"], f"{memory_id} restored with another text"
+            else:
+                assert before["event"] != "DELETE", f"{memory_id} changed after its deletion"
+                assert after["old_memory"] == before["new_memory"], f"history of {memory_id} skips a version"
             assert _when(after) >= _when(before), f"history of {memory_id} goes back in time"
     return memories
 

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, Route, expect
 
 from chatapp.turn import build_messages
 from tests.apprunner import ARTIFACTS, RunningApp, free_port, start_app, stop_app
-from tests.browser.ui import login, send
+from tests.browser.ui import login, open_memories, send
 from tests.stub_openai import Fault, StubOpenAI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -122,7 +122,7 @@ def test_two_sessions_of_one_user_at_once_keep_every_write(browser: Any, running
             expect(page.get_by_text(f"“{sent[round_][1]}”").last).to_be_visible()
     expected = sorted(fact for sent in facts.values() for _, fact in sent)
     for page in facts:
-        page.get_by_role("button", name="Open memories").last.click()
+        open_memories(page)
         _wait_for_texts(page, expected)
     exported = _export(first)
     assert sorted(m["memory"] for m in exported["memories"]) == expected
@@ -156,7 +156,7 @@ def test_model_faults_in_the_chat(browser: Any, app_stub: StubOpenAI, tmp_path: 
         expect(page.get_by_text("Noted.")).to_be_visible()
         expect(page.get_by_text("the model's extraction output was malformed twice")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "reliability-model-faults.png"))
-        page.get_by_role("button", name="Open memories").last.click()
+        open_memories(page)
         expect(page.get_by_test_id("memory-text")).to_have_text(["Likes opera"])
         page.context.close()
     finally:
@@ -172,7 +172,7 @@ def test_a_model_server_that_is_not_there(browser: Any, app_stub: StubOpenAI, tm
         send(page, "I like tea.")
         expect(page.get_by_text("did not answer (APIConnectionError")).to_be_visible()
         step = page.locator('[data-step-type="retrieval"]').last
-        step.get_by_text("Recalled memories").click()
+        step.get_by_text("Memory search failed").click()
         expect(step).to_contain_text("Memory search failed: embedding request to")
         expect(step).to_contain_text("Answering without memories.")
         expect(page.get_by_test_id("memory-count")).to_have_text("0 memories for frank-r")
