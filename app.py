@@ -410,7 +410,6 @@ async def refresh_sidebar(notice: str = "", focus: str | None = None) -> None:
     props = await asyncio.to_thread(sidebar_props, MEMORY, user_id, MODE)
     props["notice"] = notice
     props["focus"] = focus
-    props["thread_id"] = cl.context.session.thread_id
     props["memory_state"] = memory_state()
     element = cl.CustomElement(name="MemorySidebar", props=props)
     await cl.ElementSidebar.set_elements([element], key=f"memories-{uuid.uuid4()}")
@@ -429,13 +428,13 @@ async def on_window_message(data: Any) -> None:
         await refresh_sidebar(focus=str(focus) if isinstance(focus, str) else None)
         if wide and data.get("byUser"):
             await asyncio.to_thread(PREFERENCES.set, current_user_id(), panel_open=True)
-    elif request in ("panel-closed", "panel-hidden"):
+    elif request == "panel-closed":
         cl.user_session.set("panel_open", False)
-        if request == "panel-closed" and wide:  # closed by the user: keep it closed in the next chats
+        if wide:  # closed by the user on a wide screen: keep it closed in the next chats
             await asyncio.to_thread(PREFERENCES.set, current_user_id(), panel_open=False)
     elif request == "panel-moved" and cl.user_session.get("panel_open"):
-        # Chainlit, not the user, closed the panel around a new thread's first message (2.12 moves
-        # the page to /thread/<id>): show it again (see MemorySidebar.jsx).
+        # Chainlit, not the user, closed the panel (2.12 does around a new thread's first message,
+        # when it moves the page to /thread/<id>): show it again (see MemorySidebar.jsx).
         await refresh_sidebar()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -14,6 +15,18 @@ from memory.errors import ConfigError
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def banner(settings: AppSettings, env: Mapping[str, str]) -> str:
+    models = (
+        "OpenAI-compatible models"
+        if (env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"))
+        else "the offline models, as no API key is set"
+    )
+    login = (
+        "any name and any password" if settings.auth_mode == "open" else "a user from `python -m chatapp.adduser NAME`"
+    )
+    return f"\n  Memory chat on http://{settings.host}:{settings.port}\n  Chat with {models}. Log in with {login}.\n"
+
+
 def main() -> int:
     load_dotenv(ROOT / ".env", override=False)
     try:
@@ -21,18 +34,7 @@ def main() -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    models = (
-        "OpenAI-compatible models"
-        if (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
-        else "the offline models, as no API key is set"
-    )
-    login = (
-        "any name and any password" if settings.auth_mode == "open" else "a user from `python -m chatapp.adduser NAME`"
-    )
-    print(
-        f"\n  Memory chat on http://{settings.host}:{settings.port}\n  Chat with {models}. Log in with {login}.\n",
-        flush=True,
-    )
+    print(banner(settings, os.environ), flush=True)
     os.chdir(ROOT)
     command = [
         sys.executable,

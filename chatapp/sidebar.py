@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chatapp.categories import CATEGORIES, categorize
+from chatapp.turn import relevance
 from memory import InvalidInputError, Memory, MemoryNotFoundError
 from memory.types import AddResult
 
@@ -20,7 +21,7 @@ SIDEBAR_LIMIT = 500
 DELETED_LIMIT = 50
 SEARCH_LIMIT = 10
 IMPORT_LIMIT = 2000
-# Meaning search keeps the hits whose score is within this of the best one, so a query that
+# Meaning search keeps the hits whose relevance is within this of the best one's, so a query that
 # matches one memory well does not list the whole panel (the panel also shows text matches).
 SEARCH_SCORE_SPREAD = 0.08
 
@@ -173,24 +174,20 @@ class MemoryActions:
         }
 
     def _search(self, user_id: str, query: str) -> dict[str, Any]:
-        """Memories close in meaning to `query` (vector and keyword search), best first."""
+        """Memories close in meaning to `query` (vector and keyword search), best first, each with
+        its relevance (cosine similarity); only those near the best one are kept."""
         if not query.strip():
             return {"ok": True, "hits": []}
         hits = self._memory.search(query, user_id=user_id, limit=SEARCH_LIMIT)["results"]
-        if not hits:
+        metric = self._memory.config.vector_store.metric_type
+        scored = sorted(((relevance(h["score"], metric), h["id"]) for h in hits), reverse=True)
+        if not scored:
             return {"ok": True, "hits": []}
-        closer_is_larger = self._memory.config.vector_store.metric_type != "L2"
-        best = hits[0]["score"]
-        kept = [
-            h
-            for h in hits
-            if (
-                h["score"] >= best - SEARCH_SCORE_SPREAD
-                if closer_is_larger
-                else h["score"] <= best + SEARCH_SCORE_SPREAD
-            )
-        ]
-        return {"ok": True, "hits": [{"id": h["id"], "score": round(h["score"], 3)} for h in kept]}
+        best = scored[0][0]
+        return {
+            "ok": True,
+            "hits": [{"id": i, "score": round(r, 3)} for r, i in scored if r >= best - SEARCH_SCORE_SPREAD],
+        }
 
     def undo(self, user_id: str, changes: object) -> dict[str, Any]:
         """Reverse a turn's memory changes (those of a notice): an addition is deleted, an update

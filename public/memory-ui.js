@@ -76,21 +76,23 @@
     form.firstElementChild ? form.firstElementChild.after(note) : form.prepend(note);
   }
 
+  // A thread that is not the user's (or no longer exists): Chainlit leaves a "Couldn't resume chat"
+  // toast and a "Could not reach the server" banner over an empty chat. Say what happened instead.
+  let lastThreadPath = /\/thread\/[^/]+$/.test(window.location.pathname) ? window.location.pathname : "";
   function threadNotFound() {
-    const onThread = /\/thread\/[^/]+$/.test(window.location.pathname);
-    const failed = [...document.querySelectorAll("[role=alert], .toast, [data-sonner-toast]")].some((e) =>
-      /could not reach the server|thread not found|not found/i.test(e.textContent || "")
+    if (/\/thread\/[^/]+$/.test(window.location.pathname)) lastThreadPath = window.location.pathname;
+    if (!lastThreadPath || document.getElementById("thread-not-found")) return;
+    const resumeFailed = [...document.querySelectorAll("[data-sonner-toast]")].some((e) =>
+      /couldn.t resume chat/i.test(e.textContent || "")
     );
-    const existing = document.getElementById("thread-not-found");
-    if (!onThread) return existing && existing.remove();
-    if (!failed || existing) return;
+    if (!resumeFailed) return;
     const box = document.createElement("div");
     box.id = "thread-not-found";
     box.setAttribute("role", "alert");
     box.innerHTML =
       '<div><h1 style="font-size:1.5rem;font-weight:700;margin-bottom:.5rem">Chat not found</h1>' +
       "<p>This chat does not exist, or it belongs to another account.</p>" +
-      '<p style="margin-top:1rem"><a href="/">Back to your chats</a></p></div>';
+      '<p style="margin-top:1rem"><a href="/" data-testid="back-to-chats">Back to your chats</a></p></div>';
     document.body.append(box);
   }
 
@@ -112,7 +114,10 @@
     const data = event.data;
     if (event.origin !== window.location.origin || !data || data.memoryChat !== "state") return;
     state.memory = data.memory || "on";
-    if (data.panelPreferred && isWide() && !panelShown()) post({ memoryChat: "open-panel" });
+    // Each new chat session sends its state. Chainlit may connect twice at start (once more when it
+    // picks the default chat profile) and reset the panel then, so ask even if a panel is showing.
+    if (data.panelPreferred && isWide()) post({ memoryChat: "open-panel" });
+    window.memoryChatStateAt = Date.now(); // tests wait for the session to settle on this
     refresh();
   });
 

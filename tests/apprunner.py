@@ -64,8 +64,10 @@ def start_app(
     # give each test app its own root (linking the real config) so a running `make run` is untouched.
     app_root = data_dir.parent / f"root-{port}"
     app_root.mkdir()
-    for name in (".chainlit", "public", "chainlit.md", "chainlit_en-US.md"):
+    for name in (".chainlit", "public"):
         (app_root / name).symlink_to(ROOT / name)
+    for name in ("chainlit.md", "chainlit_en-US.md"):  # Chainlit refuses a readme that resolves outside its root
+        shutil.copyfile(ROOT / name, app_root / name)
     env["CHAINLIT_APP_ROOT"] = str(app_root)
     env.update(extra_env or {})
     command = [

@@ -15,6 +15,7 @@ from chatapp.assets import EXTERNAL_URL, local_only_html
 from chatapp.categories import CATEGORIES, categorize
 from chatapp.element_storage import LocalStorageClient
 from chatapp.preferences import Preferences, UserPreferences
+from chatapp.settings import AppSettings
 from chatapp.sidebar import NOT_YOURS, MemoryActions, sidebar_props
 from chatapp.turn import recalled_step_text
 from memory import InvalidInputError, Memory, MemoryNotFoundError
@@ -234,3 +235,12 @@ def test_element_storage_keeps_files_under_its_folder(tmp_path: Path) -> None:
             storage.path_for(unsafe)
     assert asyncio.run(storage.delete_file("user-1/element-1/MemoryNotice")) is True
     assert asyncio.run(storage.delete_file("user-1/element-1/MemoryNotice")) is False
+
+
+def test_the_start_banner_reads_plainly() -> None:
+    from chatapp.launch import banner
+
+    text = banner(AppSettings.from_env({}), {})
+    assert "http://127.0.0.1:8000" in text and "the offline models, as no API key is set" in text
+    assert "(" not in text, text  # it used to nest parentheses
+    assert "OpenAI-compatible models" in banner(AppSettings.from_env({}), {"OPENAI_API_KEY": "sk-x"})

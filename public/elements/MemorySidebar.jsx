@@ -4,7 +4,7 @@ import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
 
 // The Memories panel. `props` is injected by Chainlit (chatapp/sidebar.py `sidebar_props`, app.py):
-// { user, mode, notice, focus, thread_id, memory_state, categories, limit,
+// { user, mode, notice, focus, memory_state, categories, limit,
 //   memories: [{ id, memory, category, created_at, updated_at, history: [{ ..., source, source_label }] }],
 //   deleted: [{ id, memory, deleted_at, source }] }.
 // Every change goes through callAction("memory_action"); the server checks the owner.
@@ -105,7 +105,7 @@ function MemoryCard({ item, act, busy, focused, match }) {
       <div className="mt-1 flex flex-wrap items-center gap-2 text-xs text-muted-foreground">
         <span className="rounded bg-muted px-1.5 py-0.5 text-foreground" data-testid="memory-category">{item.category}</span>
         <span>{changed}</span>
-        {match ? <span data-testid="meaning-match">matches by meaning ({match.toFixed(2)})</span> : null}
+        {match !== undefined ? <span data-testid="meaning-match">by meaning, relevance {match.toFixed(2)}</span> : null}
       </div>
       {mode === "confirm-delete" ? (
         <div className="mt-2 flex flex-wrap items-center gap-2 text-sm">
@@ -172,14 +172,18 @@ export default function MemorySidebar() {
   const deleted = props.deleted || [];
 
   useEffect(() => {
-    // Chainlit closes this panel itself around a new thread's first message, when it moves the page
-    // from / to /thread/<id>: the server shows it again ("panel-moved"). A close by the user
-    // (its close button, Escape, the header's Memories button) is reported as "panel-closed": the
-    // server leaves the panel closed and remembers it. A panel replaced by a refresh is neither.
-    const shownOn = window.location.pathname;
-    const threadPage = `/thread/${props.thread_id}`;
+    // A close by the user (the panel's close button, Escape on the phone's sheet, the header's
+    // Memories button) is reported at once as "panel-closed": the server then leaves the panel
+    // closed, and remembers it. Chainlit also closes the panel by itself, around a new thread's
+    // first message (2.12 moves the page from / to /thread/<id>): that is reported as
+    // "panel-moved", and the server shows the panel again if it was open. A panel replaced by a
+    // refresh is neither.
     let closedByUser = false;
-    let replaced = false;
+    const closing = () => {
+      if (closedByUser) return;
+      closedByUser = true;
+      post({ memoryChat: "panel-closed" }); // at once, so a memory update in flight does not reopen it
+    };
     const onClick = (event) => {
       const target = event.target instanceof Element ? event.target : null;
       const sheet = target?.closest('[role="dialog"]');
@@ -188,30 +192,27 @@ export default function MemorySidebar() {
         target?.closest("#memories-button") ||
         (sheet?.querySelector("#side-view-content") && target.closest("button") && !target.closest("#side-view-content"))
       ) {
-        closedByUser = true;
+        closing();
       }
     };
     const onKey = (event) => {
-      if (event.key === "Escape") closedByUser = true;
+      // Escape closes the phone's sheet, unless another dialog (settings, ...) is on top of it.
+      const dialogs = [...document.querySelectorAll('[role="dialog"]')];
+      if (event.key === "Escape" && dialogs.length === 1 && dialogs[0].querySelector("#side-view-content")) closing();
     };
     document.addEventListener("click", onClick, true);
     document.addEventListener("keydown", onKey, true);
     return () => {
       document.removeEventListener("click", onClick, true);
       document.removeEventListener("keydown", onKey, true);
-      // Let a replacing panel mount first: if one is there, this was a refresh, not a close.
+      if (closedByUser) return;
       setTimeout(() => {
-        replaced = Boolean(document.querySelector('[data-testid="memory-sidebar"]'));
-        if (replaced) return;
-        if (closedByUser) return post({ memoryChat: "panel-closed" });
-        // Closed by Chainlit (another thread opened, ...): closed for this chat, no change of preference.
-        if (!props.thread_id || shownOn === threadPage) return post({ memoryChat: "panel-hidden" });
-        const since = Date.now();
-        const reopenOnThreadPage = () => {
-          if (window.location.pathname === threadPage) post({ memoryChat: "panel-moved" });
-          else if (Date.now() - since < 5000) setTimeout(reopenOnThreadPage, 100);
-        };
-        reopenOnThreadPage();
+        if (document.querySelector('[data-testid="memory-sidebar"]')) return; // replaced by a refresh
+        const now = Date.now();
+        const recent = (window.memoryPanelReopens || []).filter((t) => now - t < 5000);
+        if (recent.length >= 3) return; // never fight Chainlit in a loop
+        window.memoryPanelReopens = [...recent, now];
+        post({ memoryChat: "panel-moved" });
       }, 300);
     };
   }, []);

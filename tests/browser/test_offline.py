@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, RunningApp, start_app, stop_app
-from tests.browser.ui import expect_notice, login, open_memories, send
+from tests.browser.ui import close_memories, expect_notice, login, open_memories, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,7 +37,10 @@ def test_offline_memory_corrections_and_what_do_you_know_about_me(
     browser: Any, offline_app: RunningApp, device: str, viewport: dict[str, int] | None
 ) -> None:
     page = login(browser, offline_app, f"maria-{device}", viewport)
+    open_memories(page)  # on a phone it opens only when asked
     expect(page.get_by_test_id("memory-mode")).to_contain_text("heuristic extractor")
+    if device == "phone":
+        close_memories(page)
     _turn(page, "Hi! I'm Maria. I live in Lisbon and I love playing chess.", "Added “Name is Maria”")
     _turn(page, "I'm not vegetarian, I eat everything. My email is maria@example.com.", "maria@example.com")
     _turn(page, "I moved to Porto last month.", "Updated Lives in Lisbon →")

@@ -18,6 +18,7 @@ __all__ = [
     "send",
     "settled_box",
     "step_types",
+    "wait_for_session",
 ]
 
 TIMEOUT = 30_000
@@ -34,9 +35,16 @@ def login(browser: Any, app: RunningApp, name: str, viewport: dict[str, int] | N
     page.click("button[type=submit]")
     expect(page.locator("#chat-input")).to_be_visible()
     expect(page.locator("#memories-button")).to_be_visible()
+    wait_for_session(page)
     if not is_phone(page):  # the panel opens by itself on a wide screen, as the user left it
         expect(page.get_by_test_id("memory-sidebar")).to_be_visible()
     return page
+
+
+def wait_for_session(page: Page) -> None:
+    """Until the chat session has told the page its state and no newer session followed for 0.8 s
+    (Chainlit may connect twice at start, the second time when it picks the default chat profile)."""
+    page.wait_for_function("() => window.memoryChatStateAt && Date.now() - window.memoryChatStateAt > 800")
 
 
 def is_phone(page: Page) -> bool:
@@ -44,7 +52,9 @@ def is_phone(page: Page) -> bool:
 
 
 def open_memories(page: Page) -> None:
-    """Open the Memories panel from the header, unless it is open."""
+    """Open the Memories panel from the header, unless it is open (or coming back: Chainlit closes
+    it around a new thread's first message, and the app shows it again within about half a second)."""
+    page.wait_for_timeout(700)
     if not page.get_by_test_id("memory-sidebar").count():
         page.locator("#memories-button").click()
     expect(page.get_by_test_id("memory-sidebar")).to_be_visible()
