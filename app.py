@@ -35,7 +35,7 @@ from chatapp.routes import add_file_route
 from chatapp.settings import AppSettings
 from chatapp.sidebar import MemoryActions, notice_changes, sidebar_props
 from chatapp.turn import build_messages, extraction_messages, memory_answer, recalled_step_text, select_memories
-from memory import Memory, MemoryConfig, MemoryLayerError
+from memory import Memory, MemoryLayerError
 from memory.llm import StreamReport
 from memory.repetition import without_repeat
 from memory.types import AddResult
@@ -55,10 +55,7 @@ def _start() -> tuple[AppSettings, Memory]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_auth_secret(settings.secret_file)
         create_tables(settings.database_file)
-        env = dict(os.environ)
-        if not env.get("MILVUS_URI"):  # keep Milvus beside the app's other data
-            env["MILVUS_URI"] = str(settings.data_dir / "milvus.db")
-        memory = Memory(MemoryConfig.from_env(env))
+        memory = Memory(settings.memory_config(os.environ))
     except MemoryLayerError as exc:
         print(f"\nThe app cannot start: {exc}\n", file=sys.stderr, flush=True)
         raise SystemExit(1) from None

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from memory.config import MemoryConfig
 from memory.errors import ConfigError
 
 __all__ = ["AppSettings"]
@@ -65,6 +66,18 @@ class AppSettings(BaseModel):
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+    def memory_config(self, env: Mapping[str, str]) -> MemoryConfig:
+        """The memory layer's settings, with the app's data kept in `data_dir`: the milvus-lite file
+        unless a URI is given, and the history also when the URI names a server."""
+        env = dict(env)
+        if not (env.get("MEMORY_MILVUS_URI") or env.get("MILVUS_URI")):
+            env["MEMORY_MILVUS_URI"] = str(self.data_dir / "milvus.db")
+        config = MemoryConfig.from_env(env)
+        if not config.vector_store.is_lite and not config.history_db_path:
+            history = self.data_dir / f"{config.vector_store.collection_name}.history.sqlite"
+            config = config.model_copy(update={"history_db_path": str(history)})
+        return config
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppSettings:

@@ -5,8 +5,12 @@ m = Memory.from_config({"vector_store": {"provider": "milvus", "config": {"url":
 m.add("I am working on improving my tennis skills.", user_id="alice")
 """
 
-from .config import MemoryConfig
-from .errors import (
+from .milvus_env import shield
+
+shield()  # before pymilvus is imported (by .memory): see milvus_env.py
+
+from .config import MemoryConfig  # noqa: E402
+from .errors import (  # noqa: E402
     ConfigError,
     DimensionMismatchError,
     ExtractionError,
@@ -17,7 +21,7 @@ from .errors import (
     StoreError,
     StoreLockedError,
 )
-from .memory import Memory
+from .memory import Memory  # noqa: E402
 
 __all__ = [
     "ConfigError",

@@ -253,7 +253,8 @@ def _defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if env.get("MEMORY_EMBEDDING_DIMS"):
             embedder["dims"] = env["MEMORY_EMBEDDING_DIMS"]
 
-    vector_store: dict[str, Any] = {"uri": env.get("MILVUS_URI") or DEFAULT_MILVUS_URI}
+    uri = env.get("MEMORY_MILVUS_URI") or env.get("MILVUS_URI") or DEFAULT_MILVUS_URI  # see milvus_env.py
+    vector_store: dict[str, Any] = {"uri": uri}
     if env.get("MILVUS_TOKEN"):
         vector_store["token"] = env["MILVUS_TOKEN"]
     if env.get("MEMORY_COLLECTION"):
