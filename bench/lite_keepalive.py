@@ -1,10 +1,10 @@
 """GOAWAY "too_many_pings" from milvus-lite: pymilvus's gRPC keepalive against the store's.
 
-    python -m bench.lite_keepalive [--minutes 14] [--out PATH]
+    python -m bench.lite_keepalive [--minutes 14] [--every 60] [--out PATH]
 
-Two idle clients, each in its own process with its own milvus-lite file, write one row a minute
-for `--minutes`; one uses pymilvus's channel options (a ping every 10 s, even without calls), the
-other `memory.store.LITE_GRPC_OPTIONS`. Counts the GOAWAY lines gRPC logs for each.
+Two idle clients, each in its own process with its own milvus-lite file, write one row every
+`--every` seconds for `--minutes`; one uses pymilvus's channel options (a ping every 10 s, even
+without calls), the other `memory.store.LITE_GRPC_OPTIONS`. Counts the GOAWAY lines gRPC logs.
 """
 
 from __future__ import annotations
@@ -27,15 +27,17 @@ from memory.store import LITE_GRPC_OPTIONS
 options = LITE_GRPC_OPTIONS if sys.argv[1] == "store" else {}
 client = MilvusClient(uri=tempfile.mkdtemp() + "/keepalive.db", grpc_options=options)
 client.create_collection("t", dimension=4)
-for i in range(int(sys.argv[2])):
-    time.sleep(60)
+every = float(sys.argv[3])
+for i in range(int(float(sys.argv[2]) * 60 / every)):
+    time.sleep(every)
     client.insert("t", [{"id": i, "vector": [0.1, 0.2, 0.3, 0.4]}])
 """
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=int, default=14)
+    parser.add_argument("--minutes", type=float, default=14)
+    parser.add_argument("--every", type=float, default=60, help="seconds between two writes")
     parser.add_argument("--out")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -44,7 +46,7 @@ def main() -> None:
         runs = {}
         for name, log_path in logs.items():
             with log_path.open("w") as log_file:
-                command = [sys.executable, "-c", CLIENT, name, str(args.minutes)]
+                command = [sys.executable, "-c", CLIENT, name, str(args.minutes), str(args.every)]
                 runs[name] = subprocess.Popen(command, stderr=log_file, cwd=folder, env=env)
         rows = []
         for name, process in runs.items():
@@ -54,11 +56,12 @@ def main() -> None:
                 {
                     "options": name,
                     "minutes": args.minutes,
+                    "every_s": args.every,
                     "goaway_lines": sum("too_many_pings" in line for line in log.splitlines()),
                     "exit": process.returncode,
                 }
             )
-    print_table(rows, ["options", "minutes", "goaway_lines", "exit"])
+    print_table(rows, ["options", "minutes", "every_s", "goaway_lines", "exit"])
     print("wrote", write_json({"rows": rows}, args.out, "lite_keepalive"))
 
 

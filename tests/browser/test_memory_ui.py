@@ -314,14 +314,12 @@ def test_notices_recalled_step_history_and_undo(
     expect(restored.get_by_test_id("history-entry").nth(1)).to_contain_text("Deleted undone")
     expect(restored.get_by_test_id("history-entry").nth(2)).to_contain_text("Added restored")
 
-    # A resumed thread keeps its notices, and the model still never sees them. (On a phone Chainlit
-    # stays on / after the first message, so the thread is opened from the chat list.)
-    _reload(page)
+    # A resumed thread keeps its notices, and the model still never sees them. (Desktop only: on a
+    # phone Chainlit stays on / after a thread's first message, so a reload starts a new chat.)
     if is_phone(page):
-        page.locator("#sidebar-trigger-button").click()
-        page.evaluate("() => { window.memoryChatStateAt = 0; }")
-        page.locator("#thread-history a").first.click()
-        wait_for_session(page)
+        page.context.close()
+        return
+    _reload(page)
     expect(page.get_by_test_id("memory-notice").first).to_be_visible()
     app_stub.requests.clear()
     send(page, "Thanks!")
