@@ -16,7 +16,7 @@ from playwright.sync_api import Page, Route, expect
 
 from chatapp.turn import build_messages
 from tests.apprunner import ARTIFACTS, RunningApp, free_port, start_app, stop_app
-from tests.browser.ui import login, open_memories, send
+from tests.browser.ui import close_memories, login, open_memories, send
 from tests.stub_openai import Fault, StubOpenAI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -122,6 +122,9 @@ def test_two_sessions_of_one_user_at_once_keep_every_write(browser: Any, running
             expect(page.get_by_text(f"“{sent[round_][1]}”").last).to_be_visible()
     expected = sorted(fact for sent in facts.values() for _, fact in sent)
     for page in facts:
+        # A session's panel is refreshed by its own session's updates: open it afresh to see the other's.
+        open_memories(page)
+        close_memories(page)
         open_memories(page)
         _wait_for_texts(page, expected)
     exported = _export(first)
