@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from memory.config import MemoryConfig
+from memory.config import MemoryConfig, milvus_uri_from_env
 from memory.errors import ConfigError
 
 __all__ = ["AppSettings"]
@@ -71,7 +71,7 @@ class AppSettings(BaseModel):
         """The memory layer's settings, with the app's data kept in `data_dir`: the milvus-lite file
         unless a URI is given, and the history also when the URI names a server."""
         env = dict(env)
-        if not (env.get("MEMORY_MILVUS_URI") or env.get("MILVUS_URI")):
+        if not milvus_uri_from_env(env):
             env["MEMORY_MILVUS_URI"] = str(self.data_dir / "milvus.db")
         config = MemoryConfig.from_env(env)
         if not config.vector_store.is_lite and not config.history_db_path:

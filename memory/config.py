@@ -211,6 +211,11 @@ def _flatten_provider_block(name: str, block: Any) -> dict[str, Any]:
     return flat
 
 
+def milvus_uri_from_env(env: Mapping[str, str]) -> str | None:
+    """The Milvus URI the environment names: MEMORY_MILVUS_URI, else the older MILVUS_URI (see milvus_env.py)."""
+    return env.get("MEMORY_MILVUS_URI") or env.get("MILVUS_URI") or None
+
+
 def _env_connection(env: Mapping[str, str]) -> dict[str, str | None]:
     return {"api_key": env.get("OPENAI_API_KEY") or None, "base_url": env.get("OPENAI_BASE_URL") or None}
 
@@ -253,8 +258,7 @@ def _defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if env.get("MEMORY_EMBEDDING_DIMS"):
             embedder["dims"] = env["MEMORY_EMBEDDING_DIMS"]
 
-    uri = env.get("MEMORY_MILVUS_URI") or env.get("MILVUS_URI") or DEFAULT_MILVUS_URI  # see milvus_env.py
-    vector_store: dict[str, Any] = {"uri": uri}
+    vector_store: dict[str, Any] = {"uri": milvus_uri_from_env(env) or DEFAULT_MILVUS_URI}
     if env.get("MILVUS_TOKEN"):
         vector_store["token"] = env["MILVUS_TOKEN"]
     if env.get("MEMORY_COLLECTION"):

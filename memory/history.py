@@ -21,9 +21,9 @@ from pathlib import Path
 
 from .errors import StoreError
 from .filters import Scope
-from .types import Event, HistoryEntry
+from .types import DeletedMemory, Event, HistoryEntry
 
-__all__ = ["DeletedEntry", "HistoryStore", "PendingRow", "Row"]
+__all__ = ["HistoryStore", "PendingRow", "Row"]
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS history (
@@ -60,14 +60,6 @@ class Row:
     new_memory: str | None
     created_at: str
     updated_at: str | None
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class DeletedEntry:
-    memory_id: str
-    memory: str
-    deleted_at: str
     source: str
 
 
@@ -204,7 +196,7 @@ class HistoryStore:
             entries.append(entry)
         return entries
 
-    def deleted(self, scope: Scope, limit: int) -> list[DeletedEntry]:
+    def deleted(self, scope: Scope, limit: int) -> list[DeletedMemory]:
         """This scope's memories whose last change is a deletion, the most recently deleted first."""
         with self._lock:
             rows = self._conn.execute(
@@ -214,9 +206,7 @@ class HistoryStore:
                 " ORDER BY h.seq DESC LIMIT ?",
                 (scope.user_id, scope.agent_id, scope.run_id, limit),
             ).fetchall()
-        return [
-            DeletedEntry(memory_id=r[0], memory=r[1] or "", deleted_at=r[2], source=r[3] or "unknown") for r in rows
-        ]
+        return [DeletedMemory(id=r[0], memory=r[1] or "", deleted_at=r[2], source=r[3] or "unknown") for r in rows]
 
     def owner(self, memory_id: str) -> Scope | None:
         with self._lock:

@@ -260,9 +260,7 @@ class Memory:
     def history(self, memory_id: str, user_id: str | None = None, *, with_source: bool = False) -> list[HistoryEntry]:
         """Every change to one memory, oldest first, its deletion included; `with_source=True`
         adds to each entry a `source` key: who made the change (chat, panel, restore, import, ...)."""
-        validate_id(memory_id)
-        owner = self._history.owner(memory_id)
-        if owner is None or (user_id is not None and owner.user_id != user_id):
+        if self._owner(memory_id, user_id) is None:
             if user_id is not None:
                 raise MemoryNotFoundError(f"no memory {memory_id} for user {user_id!r}")
             return []
@@ -273,29 +271,19 @@ class Memory:
     ) -> list[DeletedMemory]:
         """This scope's deleted memories, the most recently deleted first (their history is kept,
         so `restore` can bring one back)."""
-        scope = _scope(user_id, agent_id, run_id, None)
-        return [
-            {"id": d.memory_id, "memory": d.memory, "deleted_at": d.deleted_at, "source": d.source}
-            for d in self._history.deleted(scope, _checked_limit(limit))
-        ]
+        return self._history.deleted(_scope(user_id, agent_id, run_id, None), _checked_limit(limit))
 
     def restore(self, memory_id: str, user_id: str | None = None, *, source: str = "restore") -> MessageResult:
         """Bring back a deleted memory with its id and history; its text is the one it had when
         deleted (its metadata is not kept in the history, so it comes back without)."""
-        validate_id(memory_id)
+        owner = self._owner(memory_id, user_id)
+        if owner is None:
+            raise MemoryNotFoundError(f"no deleted memory {memory_id}" + (f" for user {user_id!r}" if user_id else ""))
+        text = self._deleted_text(memory_id)
+        vector = self.embedder.embed([text], "passage")[0]  # outside the write lock, as in `update`
         with self._write_lock:
-            owner = self._history.owner(memory_id)
-            if owner is None or (user_id is not None and owner.user_id != user_id):
-                raise MemoryNotFoundError(
-                    f"no deleted memory {memory_id}" + (f" for user {user_id!r}" if user_id else "")
-                )
-            if self._store.get([memory_id]):
+            if self._deleted_text(memory_id) != text:  # restored or changed meanwhile
                 raise InvalidInputError(f"memory {memory_id} is not deleted")
-            entries = self._history.for_memory(memory_id)
-            if not entries or entries[-1]["event"] != "DELETE" or not entries[-1]["old_memory"]:
-                raise MemoryNotFoundError(f"no deleted memory {memory_id}")
-            text = str(entries[-1]["old_memory"])
-            vector = self.embedder.embed([text], "passage")[0]
             now = _now()
             record = Record(
                 id=memory_id,
@@ -309,6 +297,20 @@ class Memory:
             )
             self._writer.apply([Change("ADD", None, record, now, source)])
         return {"message": "Memory restored successfully!"}
+
+    def _owner(self, memory_id: str, user_id: str | None) -> Scope | None:
+        """The scope that owns `memory_id` in the history (deleted memories included), if it is `user_id`'s."""
+        owner = self._history.owner(validate_id(memory_id))
+        return owner if owner is not None and (user_id is None or owner.user_id == user_id) else None
+
+    def _deleted_text(self, memory_id: str) -> str:
+        """The text a deleted memory had; InvalidInputError if it is not deleted."""
+        if self._store.get([memory_id]):
+            raise InvalidInputError(f"memory {memory_id} is not deleted")
+        entries = self._history.for_memory(memory_id)
+        if not entries or entries[-1]["event"] != "DELETE" or not entries[-1]["old_memory"]:
+            raise MemoryNotFoundError(f"no deleted memory {memory_id}")
+        return str(entries[-1]["old_memory"])
 
     def _find(self, memory_id: str, user_id: str | None) -> Record | None:
         found = self._store.get([validate_id(memory_id)])

@@ -16,7 +16,7 @@
   const isWide = () => window.matchMedia(WIDE).matches;
   const post = (request) => window.postMessage({ ...request, wide: isWide() }, window.location.origin);
   const panelShown = () => Boolean(document.querySelector('[data-testid="memory-sidebar"]'));
-  window.memoryChatPost = post; // MemorySidebar.jsx reports closes through it
+  window.memoryChatPost = post; // the panel and the notices (public/elements/*.jsx) post through it
 
   const ICON =
     '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" ' +

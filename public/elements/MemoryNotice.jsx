@@ -7,9 +7,7 @@ import { useState } from "react";
 const VERB = { ADD: "Added", UPDATE: "Updated", DELETE: "Forgot" };
 
 function openPanel(id) {
-  const request = { memoryChat: "open-panel", focus: id };
-  if (window.memoryChatPost) window.memoryChatPost(request);
-  else window.postMessage(request, window.location.origin);
+  window.memoryChatPost({ memoryChat: "open-panel", focus: id }); // public/memory-ui.js
 }
 
 export default function MemoryNotice() {

@@ -23,8 +23,7 @@ const STATE_NOTE = {
 };
 
 function post(request) {
-  if (window.memoryChatPost) window.memoryChatPost(request);
-  else window.postMessage(request, window.location.origin);
+  window.memoryChatPost(request); // public/memory-ui.js: adds whether the screen is wide
 }
 
 function HistoryTimeline({ item, onRestore, busy }) {

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, RunningApp, start_app, stop_app
-from tests.browser.ui import close_memories, expect_notice, login, open_memories, send
+from tests.browser.ui import close_memories, expect_notice, login, open_memories, send, settled_box
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,5 +58,6 @@ def test_offline_memory_corrections_and_what_do_you_know_about_me(
     texts = page.get_by_test_id("memory-text")
     expect(texts).to_have_count(5)
     assert not any("Porto" in t for t in texts.all_inner_texts())
+    settled_box(page, "memory-sidebar")  # a phone's sheet slides in
     page.screenshot(path=str(ARTIFACTS / f"offline-{device}-after-forget.png"))
     page.context.close()
