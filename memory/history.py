@@ -18,12 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .errors import StoreError
 from .filters import Scope
 from .types import DeletedMemory, Event, HistoryEntry
 
-__all__ = ["HistoryStore", "PendingRow", "Row"]
+__all__ = ["HistoryStore", "PendingRow", "Row", "pending_rows"]
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS history (
@@ -69,6 +70,7 @@ class PendingRow:
     memory_id: str
     event: Event
     new_memory: str | None
+    scope: Scope
 
 
 class HistoryStore:
@@ -164,18 +166,10 @@ class HistoryStore:
         that are at least `older_than` seconds old."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, memory_id, event, new_memory, coalesce(updated_at, created_at) FROM history"
-                " WHERE pending = 1 ORDER BY seq"
+                "SELECT id, memory_id, event, new_memory, coalesce(updated_at, created_at), user_id, agent_id, run_id"
+                " FROM history WHERE pending = 1 ORDER BY seq"
             ).fetchall()
-        if ids is not None:
-            wanted = set(ids)
-            return [PendingRow(r[0], r[1], r[2], r[3]) for r in rows if r[0] in wanted]
-        now = datetime.now(UTC)
-        return [
-            PendingRow(r[0], r[1], r[2], r[3])
-            for r in rows
-            if (now - datetime.fromisoformat(r[4])).total_seconds() >= older_than
-        ]
+        return pending_rows(rows, ids, older_than)
 
     # -- reads (confirmed rows only) ----------------------------------------------------
 
@@ -224,3 +218,18 @@ class HistoryStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def pending_rows(rows: Sequence[Sequence[Any]], ids: Sequence[str] | None, older_than: float) -> list[PendingRow]:
+    """Rows of (id, memory_id, event, new_memory, changed_at, user_id, agent_id, run_id): those of
+    `ids`, or all at least `older_than` seconds old."""
+    wanted = set(ids) if ids is not None else None
+    now = datetime.now(UTC)
+    found = []
+    for r in rows:
+        if wanted is not None and r[0] not in wanted:
+            continue
+        if wanted is None and older_than > 0 and (now - datetime.fromisoformat(r[4])).total_seconds() < older_than:
+            continue
+        found.append(PendingRow(r[0], r[1], r[2], r[3], Scope(r[5], r[6], r[7])))
+    return found

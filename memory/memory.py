@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from .backends import History, open_history
 from .config import MemoryConfig
 from .embeddings import Embedder, build_embedder
 from .errors import InvalidInputError, MemoryNotFoundError
 from .extraction import LLMExtractor, Operation, candidate_queries, text_hash
 from .filters import MAX_VARCHAR, SCOPE_FIELDS, Scope, check_encodable, metadata_filter, validate_id
-from .history import HistoryStore
 from .llm import ChatClient
+from .locks import ScopeLocks
 from .offline import HeuristicExtractor
 from .store import MilvusStore, Record
 from .tokens import truncate_to_tokens
@@ -40,7 +42,6 @@ logger = logging.getLogger(__name__)
 
 MAX_METADATA_BYTES = 16_384
 MAX_LIMIT = 16_384
-SERVER_SETTLE_AGE_S = 600.0
 # A longer query is cut: embedding models read at most 512 (e5) to 8,191 (OpenAI) tokens.
 MAX_QUERY_CHARS = 40_000
 MAX_QUERY_TOKENS = 8_000
@@ -64,12 +65,7 @@ class Memory:
         self._today = today
         self.embedder: Embedder = build_embedder(self.config.embedder)
         self.llm = ChatClient(self.config.llm)
-        self._store = MilvusStore(self.config.vector_store, self._embedding_dims())
-        try:
-            self._history = HistoryStore(self.config.history_path)
-        except BaseException:
-            self._store.close()
-            raise
+        self._store, self._history, self._locks = self._open_stores()
         self._extractor: LLMExtractor | HeuristicExtractor
         if self.config.extractor == "llm":
             self._extractor = LLMExtractor(self.llm, self.config.max_operations)
@@ -77,10 +73,31 @@ class Memory:
             self._extractor = HeuristicExtractor(self.config.max_operations)
         self._write_lock = self._store.lock
         self._writer = ChangeWriter(self._store, self._history, self._write_lock)
-        try:  # what a crash left halfway; on a Milvus server other processes may be writing right now
-            self._writer.settle(older_than=0.0 if self.config.vector_store.is_lite else SERVER_SETTLE_AGE_S)
+        try:  # what a crash left halfway, each scope under its lock (another process may be writing it)
+            self._settle()
         except BaseException:
             self.close()
+            raise
+
+    def _open_stores(self) -> tuple[MilvusStore, History, ScopeLocks]:
+        """Milvus, the history and the scope locks. A milvus-lite file is opened first (its own
+        lock keeps other processes out); a server's collection is made under a lock, since
+        processes starting together must not each create it."""
+        config = self.config.vector_store
+        if config.is_lite:
+            store = MilvusStore(config, self._embedding_dims())
+            try:
+                history, locks = open_history(self.config.history_path)
+            except BaseException:
+                store.close()
+                raise
+            return store, history, locks
+        history, locks = open_history(self.config.history_path)
+        try:
+            with locks.hold_key(f"collection\x1f{config.uri}\x1f{config.collection_name}"):
+                return MilvusStore(config, self._embedding_dims()), history, locks
+        except BaseException:
+            history.close()
             raise
 
     @classmethod
@@ -125,6 +142,18 @@ class Memory:
         scope = _scope(user_id, agent_id, run_id, filters)
         conversation = _normalize_messages(messages)
         metadata = _checked_metadata(metadata)
+        self._settle_unsettled()
+        with self._locks.hold(scope):  # the candidates are read under the lock the writes take
+            return self._add(conversation, scope, metadata, infer, source)
+
+    def _add(
+        self,
+        conversation: list[dict[str, str]],
+        scope: Scope,
+        metadata: dict[str, Any] | None,
+        infer: bool,
+        source: str,
+    ) -> AddResult:
         if not infer:
             texts = [m["content"].strip() for m in conversation if m["role"] != "system" and m["content"].strip()]
             for text in texts:
@@ -236,7 +265,7 @@ class Memory:
         text = _check_fits(_checked_text(data, "data"), "data", "shorten it")
         new_metadata = _checked_metadata(metadata) if metadata is not None else None
         vector = self.embedder.embed([text], "passage")[0]
-        with self._write_lock:
+        with self._hold_owner(memory_id, user_id), self._write_lock:
             record = self._require(memory_id, user_id)
             now = _now()
             updated = replace(
@@ -252,7 +281,7 @@ class Memory:
         return {"message": "Memory updated successfully!"}
 
     def delete(self, memory_id: str, user_id: str | None = None, *, source: str = "api") -> MessageResult:
-        with self._write_lock:
+        with self._hold_owner(memory_id, user_id), self._write_lock:
             record = self._require(memory_id, user_id)
             self._writer.apply([Change("DELETE", record, None, _now(), source)])
         return {"message": "Memory deleted successfully!"}
@@ -280,8 +309,9 @@ class Memory:
         if owner is None:
             raise MemoryNotFoundError(f"no deleted memory {memory_id}" + (f" for user {user_id!r}" if user_id else ""))
         text = self._deleted_text(memory_id)
-        vector = self.embedder.embed([text], "passage")[0]  # outside the write lock, as in `update`
-        with self._write_lock:
+        vector = self.embedder.embed([text], "passage")[0]  # outside the locks, as in `update`
+        self._settle_unsettled()
+        with self._locks.hold(owner), self._write_lock:
             if self._deleted_text(memory_id) != text:  # restored or changed meanwhile
                 raise InvalidInputError(f"memory {memory_id} is not deleted")
             now = _now()
@@ -297,6 +327,32 @@ class Memory:
             )
             self._writer.apply([Change("ADD", None, record, now, source)])
         return {"message": "Memory restored successfully!"}
+
+    @contextlib.contextmanager
+    def _hold_owner(self, memory_id: str, user_id: str | None) -> Iterator[None]:
+        """Hold the lock of the scope that owns `memory_id` (found in the history, else in Milvus)."""
+        self._settle_unsettled()
+        owner = self._history.owner(validate_id(memory_id))
+        if owner is None:
+            record = self._find(memory_id, user_id)
+            owner = record.scope if record else None
+        with self._locks.hold(owner) if owner else contextlib.nullcontext():  # no owner: `_require` raises
+            yield
+
+    def _settle(self, ids: Sequence[str] | None = None) -> None:
+        """Settle pending history rows (`ids`, or every one), each scope's under that scope's lock:
+        whoever holds it has no write in flight there, so the rows' fate is what Milvus holds."""
+        by_scope: dict[Scope, list[str]] = {}
+        for row in self._history.pending(ids):
+            by_scope.setdefault(row.scope, []).append(row.id)
+        for scope, scope_ids in by_scope.items():
+            with self._locks.hold(scope):
+                self._writer.settle(scope_ids)
+
+    def _settle_unsettled(self) -> None:
+        """A failed write whose rows could not be settled then (Milvus was down) is settled first."""
+        if self._writer.unsettled:
+            self._settle(sorted(self._writer.unsettled))
 
     def _owner(self, memory_id: str, user_id: str | None) -> Scope | None:
         """The scope that owns `memory_id` in the history (deleted memories included), if it is `user_id`'s."""
@@ -396,7 +452,8 @@ class Memory:
         """Delete every memory of this scope (all pages), each with its DELETE history row."""
         scope = _scope(user_id, agent_id, run_id, None)
         expr = scope.filter_expr()
-        with self._write_lock:
+        self._settle_unsettled()
+        with self._locks.hold(scope), self._write_lock:
             while True:
                 batch = self._store.scan(expr, 1000)
                 if not batch:

@@ -14,6 +14,15 @@ filters.py, the one-process-per-file rule and a dying server in lite.py):
 Search is hybrid by default: the vector leg and a BM25 leg (Milvus's own full-text function over
 the `memory` field) fused by reciprocal rank. A collection made before the BM25 field existed
 cannot be altered; it keeps working with vector search only.
+
+On a Milvus server (found with Milvus 2.3.5 and milvus-lite 3.2.2's server):
+- The default consistency is Bounded: a query right after an insert missed the row 20 times in
+  20, so `update` after `add` failed. Every read here asks for Strong consistency.
+- A server restart leaves collections released ("call load() before search"): a read that meets
+  that loads the collection and is tried again.
+- A server older than 2.5 has no BM25: creating the collection with it failed halfway and left a
+  collection whose next load crashed the server. The server's version is read first; an older one
+  gets a vector-only collection, and a creation that fails is dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -81,6 +91,10 @@ _REPEATABLE = {
 }
 
 
+# The first Milvus release with BM25 full-text search (milvus-lite's own versions are 2.5 and up).
+BM25_SINCE = (2, 5)
+_RELEASED = ("released", "not loaded", "call load()")
+
 _store_locks: dict[str, threading.RLock] = {}
 _store_locks_guard = threading.Lock()
 
@@ -105,6 +119,8 @@ class MilvusStore:
         self.dims = dims
         self.keyword_search = True
         self._held_rows = False
+        # Extra arguments of every read: on a server, read your own writes (see the module's notes).
+        self._read_options: dict[str, Any] = {} if config.is_lite else {"consistency_level": "Strong"}
         # Every Milvus call of this process on this location takes this lock, and `Memory` holds it
         # across a read-modify-write. Found here with milvus-lite 2.5.1: a hybrid search running
         # while an upsert runs kills the lite server, and a read during an upsert misses the row
@@ -159,36 +175,86 @@ class MilvusStore:
             self._create_collection()
         self._call("load_collection", self.collection)
 
+    def _server_has_bm25(self) -> bool:
+        """Whether this Milvus can build the BM25 field; milvus-lite always can."""
+        if self.config.is_lite:
+            return True
+        try:
+            version = str(self._client.get_server_version())
+        except MilvusException as exc:
+            logger.warning("could not read the Milvus server's version (%s): assuming it has BM25", exc.message or exc)
+            return True
+        found = server_version(version)
+        return found is None or found >= BM25_SINCE
+
     def _create_collection(self) -> None:
+        """Create the collection, with the BM25 field if the server has it; never leave half of one."""
+        self.keyword_search = self._server_has_bm25()
+        if not self.keyword_search:
+            logger.warning(
+                "the Milvus server at %s is older than %s and has no BM25 full-text search: collection '%s' "
+                "uses vector search only. Upgrade the server to %s or later for hybrid search",
+                self.config.uri,
+                ".".join(map(str, BM25_SINCE)),
+                self.collection,
+                ".".join(map(str, BM25_SINCE)),
+            )
+        try:
+            self._call(
+                "create_collection",
+                self.collection,
+                schema=self._schema(),
+                index_params=self._index_params(),
+                **({} if self.config.is_lite else {"consistency_level": "Strong"}),
+            )
+        except StoreError:
+            with contextlib.suppress(Exception):
+                if self._client.has_collection(self.collection):
+                    self._client.drop_collection(self.collection)
+            raise
+
+    def _schema(self) -> Any:
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.VARCHAR, max_length=64, is_primary=True)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dims)
         schema.add_field("user_id", DataType.VARCHAR, max_length=MAX_VARCHAR, is_partition_key=not self.config.is_lite)
         schema.add_field("agent_id", DataType.VARCHAR, max_length=MAX_VARCHAR)
         schema.add_field("run_id", DataType.VARCHAR, max_length=MAX_VARCHAR)
-        schema.add_field(
-            "memory", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=KEYWORD_ANALYZER
-        )
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        if self.keyword_search:
+            schema.add_field(
+                "memory",
+                DataType.VARCHAR,
+                max_length=MAX_VARCHAR,
+                enable_analyzer=True,
+                analyzer_params=KEYWORD_ANALYZER,
+            )
+            schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        else:
+            schema.add_field("memory", DataType.VARCHAR, max_length=MAX_VARCHAR)
         schema.add_field("hash", DataType.VARCHAR, max_length=64)
         schema.add_field("created_at", DataType.VARCHAR, max_length=64)
         schema.add_field("updated_at", DataType.VARCHAR, max_length=64)
         schema.add_field("category", DataType.VARCHAR, max_length=256)
         schema.add_field("metadata", DataType.JSON)
-        schema.add_function(
-            Function(
-                name="memory_bm25",
-                function_type=FunctionType.BM25,
-                input_field_names=["memory"],
-                output_field_names=["sparse"],
+        if self.keyword_search:
+            schema.add_function(
+                Function(
+                    name="memory_bm25",
+                    function_type=FunctionType.BM25,
+                    input_field_names=["memory"],
+                    output_field_names=["sparse"],
+                )
             )
-        )
+        return schema
+
+    def _index_params(self) -> Any:
         index = MilvusClient.prepare_index_params()
         index.add_index(
             "vector", index_type="FLAT" if self.config.is_lite else "AUTOINDEX", metric_type=self.config.metric_type
         )
-        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        self._call("create_collection", self.collection, schema=schema, index_params=index)
+        if self.keyword_search:
+            index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        return index
 
     def _existing_fields(self) -> dict[str, Mapping[str, Any]]:
         described = self._call("describe_collection", self.collection)
@@ -215,11 +281,28 @@ class MilvusStore:
                     return getattr(self._client, method)(*args, **kwargs)
             except MilvusException as exc:
                 failure = f"Milvus {method} on '{self.collection}' failed: {exc.message or exc}"
+                if attempt == 1 and method in _REPEATABLE and self._reload_if_released(exc):
+                    continue
                 if attempt == 2 or not self._restart_if_dead():
                     raise StoreError(failure) from None
                 if method not in _REPEATABLE:  # a write may or may not have happened: the caller settles it
                     raise StoreError(f"{failure}; the milvus-lite server had stopped and was started again") from None
         raise AssertionError("unreachable")
+
+    def _reload_if_released(self, exc: MilvusException) -> bool:
+        """Load the collection again if the server says it is released (as after a restart)."""
+        if not any(sign in str(exc.message or exc) for sign in _RELEASED):
+            return False
+        logger.warning(
+            "collection '%s' at %s was released (server restarted?): loading it again", self.collection, self.config.uri
+        )
+        try:
+            with self.lock:
+                self._client.load_collection(self.collection)
+        except MilvusException as again:
+            logger.warning("loading collection '%s' again failed: %s", self.collection, again.message or again)
+            return False
+        return True
 
     def _restart_if_dead(self) -> bool:
         """Start a new milvus-lite server on the file if ours has exited; True if it did."""
@@ -273,7 +356,12 @@ class MilvusStore:
             return []
         expr = "id in [" + ", ".join(quote(i) for i in checked) + "]"
         rows = self._call(
-            "query", self.collection, filter=expr, output_fields=self._fields(with_vectors), limit=len(checked)
+            "query",
+            self.collection,
+            filter=expr,
+            output_fields=self._fields(with_vectors),
+            limit=len(checked),
+            **self._read_options,
         )
         return [self._from_row(row) for row in rows]
 
@@ -292,6 +380,7 @@ class MilvusStore:
                 output_fields=self._fields(with_vectors),
                 limit=window,
                 offset=offset,
+                **self._read_options,
             )
             records.extend(self._from_row(row) for row in rows)
             if len(rows) < window:
@@ -302,7 +391,9 @@ class MilvusStore:
 
     def ids(self, expr: str, batch: int = 1000) -> list[str]:
         """Up to `batch` ids matching `expr`; callers that delete loop until it is empty."""
-        rows = self._call("query", self.collection, filter=expr, output_fields=["id"], limit=batch)
+        rows = self._call(
+            "query", self.collection, filter=expr, output_fields=["id"], limit=batch, **self._read_options
+        )
         return [row["id"] for row in rows]
 
     def search(self, vectors: Sequence[Sequence[float]], expr: str, limit: int) -> list[list[Record]]:
@@ -317,6 +408,7 @@ class MilvusStore:
             limit=limit,
             output_fields=[f for f in SCALAR_FIELDS if f != "id"],
             search_params={"metric_type": self.config.metric_type},
+            **self._read_options,
         )
         results: list[list[Record]] = []
         for per_query in hits:
@@ -350,6 +442,7 @@ class MilvusStore:
             ranker=RRFRanker(rrf_k),
             limit=limit,
             output_fields=[f for f in self._fields(True) if f != "id"],
+            **self._read_options,
         )
         entities = []
         for hit in hits[0]:
@@ -380,7 +473,7 @@ class MilvusStore:
         return [float(s) for s in scores]
 
     def count(self, expr: str) -> int:
-        rows = self._call("query", self.collection, filter=expr, output_fields=["count(*)"])
+        rows = self._call("query", self.collection, filter=expr, output_fields=["count(*)"], **self._read_options)
         return int(rows[0]["count(*)"]) if rows else 0
 
     def close(self) -> None:
@@ -437,3 +530,10 @@ class MilvusStore:
             metadata=dict(row["metadata"]) if row.get("metadata") else None,
             vector=[float(x) for x in vector] if vector is not None else None,
         )
+
+
+def server_version(text: str) -> tuple[int, int] | None:
+    """(major, minor) of a Milvus server's version string, such as "v2.3.5-lite" or "2.5.4";
+    None when it is not one (milvus-lite 3's "milvus_lite-3.2.2" is a lite engine, with BM25)."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?", text.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -13,12 +13,16 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import StoreError
 from .extraction import text_hash
-from .history import HistoryStore, PendingRow, Row
+from .history import PendingRow, Row
 from .store import MilvusStore, Record
 from .types import Event
+
+if TYPE_CHECKING:
+    from .backends import History
 
 __all__ = ["Change", "ChangeWriter"]
 
@@ -57,11 +61,15 @@ class Change:
 
 
 class ChangeWriter:
-    def __init__(self, store: MilvusStore, history: HistoryStore, lock: threading.RLock) -> None:
+    def __init__(self, store: MilvusStore, history: History, lock: threading.RLock) -> None:
         self._store = store
         self._history = history
         self._lock = lock
         self._unsettled: set[str] = set()  # rows of this writer's failed writes that could not be settled yet
+
+    @property
+    def unsettled(self) -> frozenset[str]:
+        return frozenset(self._unsettled)
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Write `changes` (one per memory) to Milvus with their history rows."""
@@ -70,8 +78,6 @@ class ChangeWriter:
         if len({c.memory_id for c in changes}) != len(changes):
             raise ValueError("one change per memory in a write")
         with self._lock:
-            if self._unsettled:
-                self.settle(sorted(self._unsettled))
             ids = self._history.intend([c.row() for c in changes])
             try:
                 deleted = [c.memory_id for c in changes if c.event == "DELETE"]
@@ -91,11 +97,8 @@ class ChangeWriter:
                 raise
 
     def settle(self, ids: Sequence[str] | None = None, older_than: float = 0.0) -> None:
-        """Confirm the pending rows whose change Milvus holds; drop the others.
-
-        `ids=None` settles what crashed writers left: every pending row at least `older_than`
-        seconds old (another process writing to the same Milvus server may have rows in flight).
-        """
+        """Confirm the pending rows whose change Milvus holds; drop the others. The caller holds
+        the rows' scope lock, so no write of theirs is in flight (see `Memory._settle`)."""
         with self._lock:
             pending = self._history.pending(ids, older_than)
             if pending:

@@ -12,14 +12,21 @@ from typing import Any
 from memory import Memory
 
 
-def history_rows(history_file: Path) -> list[dict[str, Any]]:
-    """Every row of the history file, pending ones included, oldest first (read as a plain SQLite file)."""
+def history_rows(history_file: Path | str) -> list[dict[str, Any]]:
+    """Every row of the history, pending ones included, oldest first, read as plain SQL: a SQLite
+    file, or the `memory_history` table at a postgresql:// URL."""
+    if isinstance(history_file, str) and history_file.startswith("postgresql"):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(history_file, row_factory=dict_row) as pg:
+            return list(pg.execute("SELECT * FROM memory_history ORDER BY seq").fetchall())
     with sqlite3.connect(history_file) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT * FROM history ORDER BY seq")]
 
 
-def assert_consistent(memory: Memory, history_file: Path) -> dict[str, list[dict[str, Any]]]:
+def assert_consistent(memory: Memory, history_file: Path | str) -> dict[str, list[dict[str, Any]]]:
     """Each user's memories are exactly those whose history ends in ADD or UPDATE, with that text.
 
     Also: no pending (half-written) history row is left, each memory's history starts with ADD,
