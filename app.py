@@ -26,11 +26,10 @@ from chainlit.types import ThreadDict
 from chainlit.utils import utc_now
 
 from chatapp.assets import serve_local_only
-from chatapp.auth import UsersFile, ensure_auth_secret, valid_username
-from chatapp.datalayer import create_tables
+from chatapp.auth import ensure_auth_secret, valid_username
+from chatapp.database import AppStores, open_app_stores
 from chatapp.element_storage import LocalStorageClient
 from chatapp.extraction_queue import ExtractionQueue
-from chatapp.preferences import Preferences
 from chatapp.routes import add_file_route
 from chatapp.settings import AppSettings
 from chatapp.sidebar import MemoryActions, notice_changes, sidebar_props
@@ -48,25 +47,25 @@ TEMPORARY_CHAT = "Temporary chat"
 NOTICE_WAITS_FOR_REPLY_S = 2.0
 
 
-def _start() -> tuple[AppSettings, Memory]:
+def _start() -> tuple[AppSettings, AppStores, Memory]:
     """Open everything at start-up, so a wrong setting or a busy Milvus file stops the app clearly."""
     try:
         settings = AppSettings.from_env()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_auth_secret(settings.secret_file)
-        create_tables(settings.database_file)
+        stores = open_app_stores(settings)
         memory = Memory(settings.memory_config(os.environ))
     except MemoryLayerError as exc:
         print(f"\nThe app cannot start: {exc}\n", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
-    return settings, memory
+    return settings, stores, memory
 
 
-SETTINGS, MEMORY = _start()
+SETTINGS, STORES, MEMORY = _start()
 QUEUE = ExtractionQueue(MEMORY)
 ACTIONS = MemoryActions(MEMORY)
-USERS = UsersFile(SETTINGS.users_file)
-PREFERENCES = Preferences(SETTINGS.data_dir / "preferences.sqlite")
+USERS = STORES.users
+PREFERENCES = STORES.preferences
 ELEMENTS = LocalStorageClient(SETTINGS.data_dir / "elements")
 serve_local_only({"authMode": SETTINGS.auth_mode})
 add_file_route(ELEMENTS)

@@ -6,8 +6,9 @@ import argparse
 import getpass
 import sys
 
-from chatapp.auth import UsersFile
+from chatapp.database import open_app_stores
 from chatapp.settings import AppSettings
+from memory.errors import MemoryLayerError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,13 +19,19 @@ def main(argv: list[str] | None = None) -> int:
     password = (
         sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {args.username}: ")
     )
-    users = UsersFile(AppSettings.from_env().users_file)
     try:
-        users.add(args.username, password)
+        stores = open_app_stores(AppSettings.from_env())
+    except MemoryLayerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        stores.users.add(args.username, password)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"user {args.username!r} saved in {users.path}")
+    finally:
+        stores.close()
+    print(f"user {args.username!r} saved in {stores.users.where}")
     return 0
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Preferences", "UserPreferences"]
+__all__ = ["PostgresPreferences", "Preferences", "UserPreferences"]
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,7 @@ class Preferences:
 
     def _read(self, user_id: str) -> UserPreferences:
         row = self._db.execute("SELECT value FROM user_preferences WHERE user_id = ?", (user_id,)).fetchone()
-        if row is None:
-            return UserPreferences()
-        try:
-            stored: dict[str, Any] = json.loads(row[0])
-        except ValueError:  # a damaged row gives the defaults rather than a broken chat
-            return UserPreferences()
-        known = {k: bool(v) for k, v in stored.items() if k in UserPreferences.__dataclass_fields__}
-        return UserPreferences(**known)
+        return _decode(row[0] if row else None)
 
     def set(self, user_id: str, **changes: bool) -> UserPreferences:
         with self._lock:
@@ -59,3 +52,42 @@ class Preferences:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class PostgresPreferences:
+    """The same table in PostgreSQL (made by chatapp.database's migrations), for several processes."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def get(self, user_id: str) -> UserPreferences:
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT value FROM user_preferences WHERE user_id = %s", (user_id,)).fetchone()
+        return _decode(row[0] if row else None)
+
+    def set(self, user_id: str, **changes: bool) -> UserPreferences:
+        with self._pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT value FROM user_preferences WHERE user_id = %s FOR UPDATE", (user_id,)
+            ).fetchone()
+            updated = replace(_decode(row[0] if row else None), **changes)
+            conn.execute(
+                "INSERT INTO user_preferences (user_id, value) VALUES (%s, %s)"
+                " ON CONFLICT (user_id) DO UPDATE SET value = excluded.value",
+                (user_id, json.dumps(asdict(updated))),
+            )
+        return updated
+
+    def close(self) -> None:
+        """The pool is the app's; it closes it."""
+
+
+def _decode(value: str | None) -> UserPreferences:
+    if value is None:
+        return UserPreferences()
+    try:
+        stored: dict[str, Any] = json.loads(value)
+    except ValueError:  # a damaged row gives the defaults rather than a broken chat
+        return UserPreferences()
+    known = {k: bool(v) for k, v in stored.items() if k in UserPreferences.__dataclass_fields__}
+    return UserPreferences(**known)

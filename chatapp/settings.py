@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memory.config import MemoryConfig, milvus_uri_from_env
 from memory.errors import ConfigError
+from memory.pg import is_postgres_url, libpq_url, sqlalchemy_url
 
 __all__ = ["AppSettings"]
 
@@ -41,6 +42,8 @@ class AppSettings(BaseModel):
     history_token_budget: int = Field(default=2500, ge=100)
     max_message_chars: int = Field(default=20_000, ge=100)
     oauth_providers: tuple[str, ...] = ()
+    # DATABASE_URL: PostgreSQL for threads, logins, preferences and the memory history.
+    external_database: str | None = None
 
     @property
     def users_file(self) -> Path:
@@ -55,7 +58,14 @@ class AppSettings(BaseModel):
         return self.data_dir / "chainlit.db"
 
     @property
+    def uses_postgres(self) -> bool:
+        return is_postgres_url(self.external_database)
+
+    @property
     def database_url(self) -> str:
+        """Chainlit's data layer URL (SQLAlchemy, async driver)."""
+        if self.external_database:
+            return sqlalchemy_url(self.external_database)
         return f"sqlite+aiosqlite:///{self.database_file.resolve()}"
 
     @property
@@ -74,7 +84,11 @@ class AppSettings(BaseModel):
         if not milvus_uri_from_env(env):
             env["MEMORY_MILVUS_URI"] = str(self.data_dir / "milvus.db")
         config = MemoryConfig.from_env(env)
-        if not config.vector_store.is_lite and not config.history_db_path:
+        if config.history_db_path:
+            return config
+        if self.uses_postgres and self.external_database:
+            return config.model_copy(update={"history_db_path": libpq_url(self.external_database)})
+        if not config.vector_store.is_lite:
             history = self.data_dir / f"{config.vector_store.collection_name}.history.sqlite"
             config = config.model_copy(update={"history_db_path": str(history)})
         return config
@@ -88,6 +102,7 @@ class AppSettings(BaseModel):
             "auth_mode": (env.get("APP_AUTH_MODE") or "open").lower(),
             "data_dir": env.get("APP_DATA_DIR") or "data",
             "oauth_providers": tuple(p.lower() for p in OAUTH_PROVIDERS if env.get(f"OAUTH_{p}_CLIENT_ID")),
+            "external_database": env.get("DATABASE_URL") or None,
         }
         for key, name in (
             ("top_k", "MEMORY_TOP_K"),
@@ -102,6 +117,11 @@ class AppSettings(BaseModel):
         except ValidationError as exc:
             details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise ConfigError(f"invalid app settings: {details}") from None
+        if settings.external_database and not settings.uses_postgres:
+            raise ConfigError(
+                f"DATABASE_URL must be a postgresql:// URL (got {settings.external_database.split('://')[0]}://…); "
+                "leave it unset for the SQLite files in APP_DATA_DIR"
+            )
         if settings.auth_mode == "open" and not settings.host_is_loopback and not settings.oauth_providers:
             raise ConfigError(
                 f"open login (any name, no password) only binds to 127.0.0.1; HOST={settings.host} needs "
