@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run lint test test-fast bench chromium clean
+MILVUS_SERVER := .venv-milvus-server/bin/milvus-lite
+
+.PHONY: install run lint test test-fast bench chromium milvus-server cluster clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,14 +22,27 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m chatapp.launch
 
+# Several app processes behind nginx, on PostgreSQL and a Milvus server (README: Several processes).
+PROCESSES ?= 2
+cluster: $(STAMP)
+	$(BIN)/python -m chatapp.cluster --processes $(PROCESSES)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy --follow-imports=silent app.py chatapp
 
-test: lint chromium
+test: lint chromium milvus-server
 	$(BIN)/python -m pytest
+
+# A Milvus server for the scale-out tests and `make cluster`: milvus-lite 3.2.2's gRPC server, in
+# its own venv (the app pins milvus-lite 2.5.1, the fast embedded engine). jieba: its tokenizer.
+$(MILVUS_SERVER):
+	$(PYTHON) -m venv .venv-milvus-server
+	.venv-milvus-server/bin/python -m pip install --quiet milvus-lite==3.2.2 pymilvus==3.0.2 jieba==0.42.1
+
+milvus-server: $(MILVUS_SERVER)
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 chromium:
@@ -49,4 +64,4 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) .venv-milvus-server .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -47,6 +47,7 @@ class Fault:
 class Recorded:
     path: str
     body: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)  # when it arrived (bench/load.py's time split)
 
     @property
     def is_json_request(self) -> bool:
