@@ -55,6 +55,7 @@ def _start() -> tuple[AppSettings, AppStores, Memory]:
         ensure_auth_secret(settings.secret_file)
         stores = open_app_stores(settings)
         memory = Memory(settings.memory_config(os.environ))
+        memory.warm_up()
     except MemoryLayerError as exc:
         print(f"\nThe app cannot start: {exc}\n", file=sys.stderr, flush=True)
         raise SystemExit(1) from None

@@ -4,7 +4,7 @@
 
 Two idle clients, each in its own process with its own milvus-lite file, write one row every
 `--every` seconds for `--minutes`; one uses pymilvus's channel options (a ping every 10 s, even
-without calls), the other `memory.store.LITE_GRPC_OPTIONS`. Counts the GOAWAY lines gRPC logs.
+without calls), the other `memory.store.GRPC_OPTIONS`. Counts the GOAWAY lines gRPC logs.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENT = """
 import sys, tempfile, time
 from pymilvus import MilvusClient
-from memory.store import LITE_GRPC_OPTIONS
-options = LITE_GRPC_OPTIONS if sys.argv[1] == "store" else {}
+from memory.store import GRPC_OPTIONS
+options = GRPC_OPTIONS if sys.argv[1] == "store" else {}
 client = MilvusClient(uri=tempfile.mkdtemp() + "/keepalive.db", grpc_options=options)
 client.create_collection("t", dimension=4)
 every = float(sys.argv[3])

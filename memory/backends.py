@@ -7,7 +7,7 @@ import tempfile
 from .history import HistoryStore
 from .history_pg import PostgresHistoryStore
 from .locks import AdvisoryLocks, FileLocks, ScopeLocks
-from .pg import is_postgres_url
+from .pg import connect_pool, is_postgres_url
 
 __all__ = ["History", "open_history"]
 
@@ -18,7 +18,11 @@ def open_history(path: str) -> tuple[History, ScopeLocks]:
     """The history store at `path` (a SQLite file, or a postgresql:// URL) and its scope locks."""
     if is_postgres_url(path):
         pg_history = PostgresHistoryStore(path)
-        return pg_history, AdvisoryLocks(pg_history.pool)
+        try:
+            return pg_history, AdvisoryLocks(connect_pool(path, max_size=32))
+        except BaseException:
+            pg_history.close()
+            raise
     history = HistoryStore(path)
     try:
         locks = FileLocks(tempfile.mkdtemp(prefix="memory-locks-") if path == ":memory:" else path + ".locks")

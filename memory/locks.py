@@ -45,6 +45,8 @@ class ScopeLocks(Protocol):
 
     def hold_key(self, key: str) -> Any: ...
 
+    def close(self) -> None: ...
+
 
 class _Reentrant:
     """What this thread holds, so a nested `hold` of the same key does not wait on itself."""
@@ -70,6 +72,9 @@ class FileLocks:
 
     def hold(self, scope: Scope) -> Any:
         return self.hold_key(scope_key(scope))
+
+    def close(self) -> None:
+        """Nothing stays open between holds."""
 
     @contextmanager
     def hold_key(self, name: str) -> Iterator[None]:
@@ -100,11 +105,16 @@ class FileLocks:
 
 
 class AdvisoryLocks:
-    """Session advisory locks on connections of a psycopg pool, keyed by a 64-bit hash of the scope."""
+    """Session advisory locks, keyed by a 64-bit hash of the scope. Each held lock keeps a
+    connection of its own pool: sharing the history's pool, holders waiting for a connection to
+    write their history while every connection held a lock would wait for each other."""
 
     def __init__(self, pool: Any) -> None:
         self._pool = pool
         self._threads = _Reentrant()
+
+    def close(self) -> None:
+        self._pool.close()
 
     def hold(self, scope: Scope) -> Any:
         return self.hold_key(scope_key(scope))

@@ -21,7 +21,7 @@ from .llm import ChatClient
 from .locks import ScopeLocks
 from .offline import HeuristicExtractor
 from .store import MilvusStore, Record
-from .tokens import truncate_to_tokens
+from .tokens import count_tokens, truncate_to_tokens
 from .types import (
     AddResult,
     AddResultItem,
@@ -98,7 +98,17 @@ class Memory:
                 return MilvusStore(config, self._embedding_dims()), history, locks
         except BaseException:
             history.close()
+            locks.close()
             raise
+
+    def warm_up(self) -> None:
+        """Load now what the first `add` and `search` would load on first use (the token encoder,
+        and the offline extractor's English and Japanese lexicons: about 1.5 s of CPU here), so
+        the first user of a new process does not wait for it, nor do the others in the meantime."""
+        count_tokens("warm up")
+        if isinstance(self._extractor, HeuristicExtractor):
+            sample = [{"role": "user", "content": "I like green tea. 私は東京に住んでいます。"}]
+            self._extractor.statements(sample, self._today())
 
     @classmethod
     def from_config(cls, config_dict: Mapping[str, Any]) -> Memory:
@@ -474,6 +484,7 @@ class Memory:
     def close(self) -> None:
         self._store.close()
         self._history.close()
+        self._locks.close()
 
     def __enter__(self) -> Memory:
         return self

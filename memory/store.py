@@ -101,8 +101,11 @@ _store_locks_guard = threading.Lock()
 
 # pymilvus pings every 10 s even when idle; milvus-lite's local server allows one ping per 5 minutes
 # without calls and answers the rest with GOAWAY "too_many_pings" (about 10 log lines in 40 minutes).
-# Its socket is local, so keepalive has nothing to detect: ping only while a call is in flight.
-LITE_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": 0, "grpc.keepalive_time_ms": 300_000}
+# milvus-lite 3.2.2's gRPC server does the same, and there a GOAWAY during a load test left
+# pymilvus unable to open a new client ("Connection recovery failed", then "Fail connecting").
+# So ping only while a call is in flight: an idle connection that died is found and reopened by
+# gRPC at the next call.
+GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": 0, "grpc.keepalive_time_ms": 300_000}
 
 
 def _lock_for(uri: str) -> threading.RLock:
@@ -121,11 +124,16 @@ class MilvusStore:
         self._held_rows = False
         # Extra arguments of every read: on a server, read your own writes (see the module's notes).
         self._read_options: dict[str, Any] = {} if config.is_lite else {"consistency_level": "Strong"}
-        # Every Milvus call of this process on this location takes this lock, and `Memory` holds it
-        # across a read-modify-write. Found here with milvus-lite 2.5.1: a hybrid search running
-        # while an upsert runs kills the lite server, and a read during an upsert misses the row
-        # about one time in ten (an upsert is a delete, then an insert).
-        self.lock = _lock_for(config.uri)
+        # On a milvus-lite file every Milvus call of this process takes this lock, and `Memory`
+        # holds it across a read-modify-write. Found here with milvus-lite 2.5.1: a hybrid search
+        # running while an upsert runs kills the lite server, and a read during an upsert misses the
+        # row about one time in ten (an upsert is a delete, then an insert). A server serves
+        # concurrent calls itself, and a scope's read-modify-writes take the scope lock (locks.py):
+        # there, serializing every call of the process made threads wait on this lock for most of
+        # a 50-user load test (bench/load.py, profiled with py-spy).
+        self.lock: contextlib.AbstractContextManager[Any] = (
+            _lock_for(config.uri) if config.is_lite else contextlib.nullcontext()
+        )
         self._closed = False
         if config.is_lite:
             hold_file(config.uri)
@@ -141,8 +149,7 @@ class MilvusStore:
 
     def _connect(self) -> MilvusClient:
         try:
-            options = LITE_GRPC_OPTIONS if self.config.is_lite else {}
-            return MilvusClient(uri=self.config.uri, token=self.config.token or "", grpc_options=options)
+            return MilvusClient(uri=self.config.uri, token=self.config.token or "", grpc_options=GRPC_OPTIONS)
         except MilvusException as exc:
             raise StoreError(
                 f"cannot open Milvus at {self.config.uri}: {exc.message or type(exc).__name__}. "

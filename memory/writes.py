@@ -10,10 +10,10 @@ next write.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import StoreError
 from .extraction import text_hash
@@ -61,7 +61,7 @@ class Change:
 
 
 class ChangeWriter:
-    def __init__(self, store: MilvusStore, history: History, lock: threading.RLock) -> None:
+    def __init__(self, store: MilvusStore, history: History, lock: AbstractContextManager[Any]) -> None:
         self._store = store
         self._history = history
         self._lock = lock

@@ -219,6 +219,7 @@ def app_cluster(
         }
     )
     env.pop("CI", None)
+    folder.mkdir(parents=True, exist_ok=True)
     log = folder / "cluster.out"
     command = [sys.executable, "-m", "chatapp.cluster", "--processes", str(processes), "--run-dir", str(folder / "run")]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)

@@ -9,7 +9,7 @@ import pytest
 
 from memory import DimensionMismatchError, Memory, MemoryConfig, StoreError, StoreLockedError
 from memory.filters import quote
-from memory.store import LITE_GRPC_OPTIONS
+from memory.store import GRPC_OPTIONS
 from tests.processes import milvus_file_held
 
 HOSTILE_IDS = [
@@ -120,5 +120,5 @@ def test_the_lite_client_pings_only_during_calls(make_memory: Callable[..., Memo
     minutes: 1 GOAWAY within a minute with pymilvus's options, none with these."""
     m = make_memory()
     options = m._store._client._get_connection()._grpc_options
-    assert options == LITE_GRPC_OPTIONS
+    assert options == GRPC_OPTIONS
     assert options["grpc.keepalive_permit_without_calls"] == 0

@@ -199,3 +199,31 @@ def test_a_crash_left_row_is_settled_at_the_next_start_not_ten_minutes_later(
         assert [h["event"] for h in m.history(kept)] == ["ADD"]  # the deletion never reached Milvus: dropped
         assert m.get(kept) is not None
         assert_consistent(m, pg_url)
+
+
+def test_the_server_client_pings_only_during_calls(server_config: dict[str, Any]) -> None:
+    """milvus-lite 3.2.2's server answered pymilvus's idle pings with GOAWAY "too_many_pings" in a
+    load test, after which pymilvus could not open a new client; the store's options stop them."""
+    from memory.store import GRPC_OPTIONS
+
+    with Memory.from_config(server_config) as m:
+        options = m._store._client._get_connection()._grpc_options
+        assert (
+            options["grpc.keepalive_permit_without_calls"] == GRPC_OPTIONS["grpc.keepalive_permit_without_calls"] == 0
+        )
+
+
+def test_many_threads_writing_for_many_users_on_postgres_do_not_starve_each_other(
+    server_config: dict[str, Any], pg_url: str
+) -> None:
+    """Each held advisory lock keeps a connection: with the locks on the history's pool (8), 16
+    threads could all hold locks and wait for a connection to write their history."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = _config(server_config, pg_url)
+    with Memory.from_config(config) as m, ThreadPoolExecutor(16) as pool:
+        results = list(
+            pool.map(lambda n: m.add(f"Collects stamps from country {n}", user_id=f"many-{n}", infer=False), range(32))
+        )
+        assert all(r["results"][0]["event"] == "ADD" for r in results)
+        assert_consistent(m, pg_url)
