@@ -59,7 +59,7 @@ def _inner(uri: str, rows: int, reads: int) -> dict[str, Any]:
         return [float(x) for x in rng.random(DIMS)]
 
     client.insert("consistency", [{"id": str(uuid.uuid4()), "vector": vec()} for _ in range(rows)])
-    for level in ("Bounded", "Strong"):
+    for level in ("Bounded", "Session", "Strong"):
         misses, query_ms = 0, []
         for _ in range(reads):
             row_id = str(uuid.uuid4())
@@ -116,6 +116,10 @@ def _library(uri: str, reads: int) -> dict[str, Any]:
         failures = []
         with Memory(MemoryConfig.from_dict(config)) as m:
             keyword = m._store.keyword_search
+            ids = [m.add(f"Plays chess, note {n}", user_id="bob", infer=False)["results"][0]["id"] for n in range(10)]
+            after_adds = m.count(user_id="bob")
+            m.update(ids[0], "Plays chess well, note 0")
+            after_one_update = m.count(user_id="bob")
             for n in range(reads):
                 added = m.add(f"Likes tennis, note {n}", user_id="alice", infer=False)["results"][0]
                 try:
@@ -123,12 +127,16 @@ def _library(uri: str, reads: int) -> dict[str, Any]:
                 except Exception as exc:
                     failures.append(str(exc))
             count = m.count(user_id="alice")
+            listed = len(m.get_all(user_id="alice", limit=1000)["results"])
             m.reset()
     return {
         "hybrid_search": keyword,
         "warnings": [w for w in warnings if "BM25" in w],
         "update_right_after_add_failures": len(failures),
-        "memories": count,
+        "count": count,
+        "ten_adds_then_count": after_adds,
+        "count_after_one_update": after_one_update,
+        "get_all": listed,
     }
 
 
@@ -192,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
             server.wait(timeout=30)
         _run("ip", "netns", "delete", NAMESPACE, check=False)
         shutil.rmtree(data, ignore_errors=True)
-    rows = [{"consistency": level, **result[level]} for level in ("Bounded", "Strong")]
+    rows = [{"consistency": level, **result[level]} for level in ("Bounded", "Session", "Strong")]
     print_table(rows, list(rows[0]))
     print("library on", result["server_version"], json.dumps(result["library"]))
     path = write_json({"rows_in_collection": args.rows, **result}, args.out, "consistency")

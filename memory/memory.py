@@ -403,7 +403,7 @@ class Memory:
     ) -> GetAllResults:
         """This scope's memories, oldest first, at most `limit`."""
         expr = self._expr(user_id, agent_id, run_id, filters)
-        return {"results": [_item(r) for r in self._store.scan(expr, _checked_limit(limit))]}
+        return {"results": [_item(r) for r in self._store.scan(expr, _checked_limit(limit), fresh=False)]}
 
     def search(
         self,
@@ -428,10 +428,10 @@ class Memory:
         limit = _checked_limit(limit)
         vector = self.embedder.embed([text], "query")[0]
         if self.config.search_mode == "hybrid" and self._store.keyword_search:
-            hits = self._store.hybrid_search(vector, text, expr, limit, self.config.rrf_k)
+            hits = self._store.hybrid_search(vector, text, expr, limit, self.config.rrf_k, fresh=False)
             hits.sort(key=lambda r: r.score or 0.0, reverse=self.config.vector_store.metric_type != "L2")
         else:
-            hits = self._store.search([vector], expr, limit)[0]
+            hits = self._store.search([vector], expr, limit, fresh=False)[0]
         results = []
         for record in hits:
             score = float(record.score or 0.0)
@@ -479,7 +479,7 @@ class Memory:
             self._history.reset()
 
     def count(self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None) -> int:
-        return self._store.count(_scope(user_id, agent_id, run_id, None).filter_expr())
+        return self._store.count(_scope(user_id, agent_id, run_id, None).filter_expr(), fresh=False)
 
     def close(self) -> None:
         self._store.close()
