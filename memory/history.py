@@ -24,7 +24,7 @@ from .errors import StoreError
 from .filters import Scope
 from .types import DeletedMemory, Event, HistoryEntry
 
-__all__ = ["HistoryStore", "PendingRow", "Row", "pending_rows"]
+__all__ = ["HistoryStore", "PendingRow", "Row", "deleted_memory", "history_entry", "pending_rows"]
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS history (
@@ -62,6 +62,23 @@ class Row:
     created_at: str
     updated_at: str | None
     source: str
+
+    def values(self, row_id: str) -> tuple[str | None, ...]:
+        """The row's columns, in the order both history stores insert them."""
+        scope = self.scope
+        return (
+            row_id,
+            self.memory_id,
+            scope.user_id,
+            scope.agent_id,
+            scope.run_id,
+            self.old_memory,
+            self.new_memory,
+            self.event,
+            self.created_at,
+            self.updated_at,
+            self.source,
+        )
 
 
 @dataclass(frozen=True)
@@ -125,22 +142,7 @@ class HistoryStore:
                 conn.executemany(
                     "INSERT INTO history (id, memory_id, user_id, agent_id, run_id, old_memory, new_memory,"
                     " event, created_at, updated_at, source, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                    [
-                        (
-                            row_id,
-                            r.memory_id,
-                            r.scope.user_id,
-                            r.scope.agent_id,
-                            r.scope.run_id,
-                            r.old_memory,
-                            r.new_memory,
-                            r.event,
-                            r.created_at,
-                            r.updated_at,
-                            r.source,
-                        )
-                        for row_id, r in zip(ids, rows, strict=True)
-                    ],
+                    [r.values(row_id) for row_id, r in zip(ids, rows, strict=True)],
                 )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the history database {self.path}: {exc}") from None
@@ -180,15 +182,7 @@ class HistoryStore:
                 " FROM history WHERE memory_id = ? AND pending = 0 ORDER BY seq",
                 (memory_id,),
             ).fetchall()
-        entries = []
-        for r in rows:
-            entry = HistoryEntry(
-                id=r[0], memory_id=r[1], old_memory=r[2], new_memory=r[3], event=r[4], created_at=r[5], updated_at=r[6]
-            )
-            if with_source:
-                entry["source"] = r[7] or "unknown"  # type: ignore[typeddict-unknown-key]
-            entries.append(entry)
-        return entries
+        return [history_entry(r, with_source) for r in rows]
 
     def deleted(self, scope: Scope, limit: int) -> list[DeletedMemory]:
         """This scope's memories whose last change is a deletion, the most recently deleted first."""
@@ -200,7 +194,7 @@ class HistoryStore:
                 " ORDER BY h.seq DESC LIMIT ?",
                 (scope.user_id, scope.agent_id, scope.run_id, limit),
             ).fetchall()
-        return [DeletedMemory(id=r[0], memory=r[1] or "", deleted_at=r[2], source=r[3] or "unknown") for r in rows]
+        return [deleted_memory(r) for r in rows]
 
     def owner(self, memory_id: str) -> Scope | None:
         with self._lock:
@@ -233,3 +227,18 @@ def pending_rows(rows: Sequence[Sequence[Any]], ids: Sequence[str] | None, older
             continue
         found.append(PendingRow(r[0], r[1], r[2], r[3], Scope(r[5], r[6], r[7])))
     return found
+
+
+def history_entry(r: Sequence[Any], with_source: bool) -> HistoryEntry:
+    """A row of (id, memory_id, old, new, event, created_at, updated_at, source) as the tutorial shows it."""
+    entry = HistoryEntry(
+        id=r[0], memory_id=r[1], old_memory=r[2], new_memory=r[3], event=r[4], created_at=r[5], updated_at=r[6]
+    )
+    if with_source:
+        entry["source"] = r[7] or "unknown"  # type: ignore[typeddict-unknown-key]
+    return entry
+
+
+def deleted_memory(r: Sequence[Any]) -> DeletedMemory:
+    """A row of (memory_id, old_memory, deleted_at, source)."""
+    return DeletedMemory(id=r[0], memory=r[1] or "", deleted_at=r[2], source=r[3] or "unknown")

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import StoreError
 from .filters import Scope
-from .history import PendingRow, Row, pending_rows
+from .history import PendingRow, Row, deleted_memory, history_entry, pending_rows
 from .pg import Migration, connect_pool, migrate
 from .types import DeletedMemory, HistoryEntry
 
@@ -70,22 +70,7 @@ class PostgresHistoryStore:
                     "INSERT INTO memory_history (id, memory_id, user_id, agent_id, run_id, old_memory, new_memory,"
                     " event, created_at, updated_at, source, pending)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true)",
-                    [
-                        (
-                            row_id,
-                            r.memory_id,
-                            r.scope.user_id,
-                            r.scope.agent_id,
-                            r.scope.run_id,
-                            r.old_memory,
-                            r.new_memory,
-                            r.event,
-                            r.created_at,
-                            r.updated_at,
-                            r.source,
-                        )
-                        for row_id, r in zip(ids, rows, strict=True)
-                    ],
+                    [r.values(row_id) for row_id, r in zip(ids, rows, strict=True)],
                 )
         except Exception as exc:
             raise StoreError(f"cannot write to the history database: {exc}") from None
@@ -114,15 +99,7 @@ class PostgresHistoryStore:
             " FROM memory_history WHERE memory_id = %s AND NOT pending ORDER BY seq",
             (memory_id,),
         )
-        entries = []
-        for r in rows:
-            entry = HistoryEntry(
-                id=r[0], memory_id=r[1], old_memory=r[2], new_memory=r[3], event=r[4], created_at=r[5], updated_at=r[6]
-            )
-            if with_source:
-                entry["source"] = r[7] or "unknown"  # type: ignore[typeddict-unknown-key]
-            entries.append(entry)
-        return entries
+        return [history_entry(r, with_source) for r in rows]
 
     def deleted(self, scope: Scope, limit: int) -> list[DeletedMemory]:
         rows = self._run(
@@ -132,7 +109,7 @@ class PostgresHistoryStore:
             " ORDER BY h.seq DESC LIMIT %s",
             (scope.user_id, scope.agent_id, scope.run_id, limit),
         )
-        return [DeletedMemory(id=r[0], memory=r[1] or "", deleted_at=r[2], source=r[3] or "unknown") for r in rows]
+        return [deleted_memory(r) for r in rows]
 
     def owner(self, memory_id: str) -> Scope | None:
         rows = self._run(

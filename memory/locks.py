@@ -18,7 +18,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,39 +48,22 @@ class ScopeLocks(Protocol):
     def close(self) -> None: ...
 
 
-class _Reentrant:
-    """What this thread holds, so a nested `hold` of the same key does not wait on itself."""
+class _ReentrantLocks:
+    """Re-entrant per thread: a nested hold of a key this thread holds does not wait on itself.
+    Subclasses say how to hold a key exclusively across threads and processes."""
 
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def held(self) -> dict[str, int]:
-        if not hasattr(self._local, "held"):
-            self._local.held = {}
-        held: dict[str, int] = self._local.held
-        return held
-
-
-class FileLocks:
-    def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-        self._threads = _Reentrant()
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the lock folder {self.directory}: {exc.strerror or exc}") from None
-
     def hold(self, scope: Scope) -> Any:
         return self.hold_key(scope_key(scope))
 
-    def close(self) -> None:
-        """Nothing stays open between holds."""
-
     @contextmanager
     def hold_key(self, name: str) -> Iterator[None]:
-        bucket = int.from_bytes(hashlib.sha1(name.encode()).digest()[:4], "big") % FILE_BUCKETS
-        key = f"{bucket:03d}"
-        held = self._threads.held()
+        key = self._key(name)
+        if not hasattr(self._local, "held"):
+            self._local.held = {}
+        held: dict[str, int] = self._local.held
         if key in held:
             held[key] += 1
             try:
@@ -88,53 +71,70 @@ class FileLocks:
             finally:
                 held[key] -= 1
             return
+        with self._exclusive(key):
+            held[key] = 1
+            try:
+                yield
+            finally:
+                del held[key]
+
+    def _key(self, name: str) -> str:
+        return name
+
+    def _exclusive(self, key: str) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Nothing stays open between holds."""
+
+
+class FileLocks(_ReentrantLocks):
+    def __init__(self, directory: str | Path) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the lock folder {self.directory}: {exc.strerror or exc}") from None
+
+    def _key(self, name: str) -> str:
+        """One of FILE_BUCKETS files: two names may share one, which only makes them take turns."""
+        return f"{int.from_bytes(hashlib.sha1(name.encode()).digest()[:4], 'big') % FILE_BUCKETS:03d}"
+
+    @contextmanager
+    def _exclusive(self, key: str) -> Iterator[None]:
         try:
             fd = os.open(self.directory / f"{key}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         except OSError as exc:
             raise StoreError(f"cannot open a lock file in {self.directory}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # a new open file, so threads of this process wait too
-            held[key] = 1
             try:
                 yield
             finally:
-                del held[key]
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
 
 
-class AdvisoryLocks:
-    """Session advisory locks, keyed by a 64-bit hash of the scope. Each held lock keeps a
+class AdvisoryLocks(_ReentrantLocks):
+    """Session advisory locks, keyed by a 64-bit hash of the name. Each held lock keeps a
     connection of its own pool: sharing the history's pool, holders waiting for a connection to
     write their history while every connection held a lock would wait for each other."""
 
     def __init__(self, pool: Any) -> None:
+        super().__init__()
         self._pool = pool
-        self._threads = _Reentrant()
 
     def close(self) -> None:
         self._pool.close()
 
-    def hold(self, scope: Scope) -> Any:
-        return self.hold_key(scope_key(scope))
-
     @contextmanager
-    def hold_key(self, key: str) -> Iterator[None]:
-        held = self._threads.held()
-        if key in held:
-            held[key] += 1
-            try:
-                yield
-            finally:
-                held[key] -= 1
-            return
+    def _exclusive(self, key: str) -> Iterator[None]:
         number = int.from_bytes(hashlib.sha1(b"memory-scope\x1f" + key.encode()).digest()[:8], "big", signed=True)
         with self._pool.connection() as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (number,))
-            held[key] = 1
             try:
                 yield
             finally:
-                del held[key]
                 conn.execute("SELECT pg_advisory_unlock(%s)", (number,))
