@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 MILVUS_SERVER := .venv-milvus-server/bin/milvus-lite
 
-.PHONY: install run lint test test-fast bench chromium milvus-server cluster clean
+.PHONY: install run lint test test-fast bench chromium servers milvus-server cluster clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy --follow-imports=silent app.py chatapp
 
-test: lint chromium milvus-server
+test: lint chromium servers milvus-server
 	$(BIN)/python -m pytest
 
 # A Milvus server for the scale-out tests and `make cluster`: milvus-lite 3.2.2's gRPC server, in
@@ -49,6 +49,15 @@ chromium:
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	  else echo "Install Debian's chromium first: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+# The scale-out tests: nginx (Debian's nginx-light) and PostgreSQL 15 (preinstalled on these machines).
+servers:
+	@{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light; \
+	  else echo "Install nginx first: sudo apt-get install -y nginx-light" >&2; exit 1; fi; }
+	@[ -x /usr/lib/postgresql/15/bin/initdb ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15; \
+	  else echo "Install PostgreSQL 15 first: sudo apt-get install -y postgresql-15" >&2; exit 1; fi; }
 
 # Figures, not tests: each prints a table and writes bench/results/<name>.json.
 bench: $(STAMP) chromium
