@@ -27,6 +27,7 @@ from chatapp.auth import ensure_auth_secret
 from chatapp.settings import AppSettings
 from memory.config import milvus_uri_from_env
 from memory.errors import ConfigError
+from memory.pg import is_postgres_url
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
@@ -36,7 +37,7 @@ APP_ROOT_COPIES = ("chainlit.md", "chainlit_en-US.md")  # Chainlit refuses a rea
 
 def check_shared_backends(env: Mapping[str, str]) -> None:
     """Several processes need shared storage: PostgreSQL and a Milvus server, not local files."""
-    if not (env.get("DATABASE_URL") or "").startswith(("postgres://", "postgresql")):
+    if not is_postgres_url(env.get("DATABASE_URL")):
         raise ConfigError(
             "several app processes need DATABASE_URL=postgresql://user:password@host:5432/db: the SQLite files "
             "in APP_DATA_DIR belong to one process"

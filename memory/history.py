@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,15 +162,14 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the history database {self.path}: {exc}") from None
 
-    def pending(self, ids: Sequence[str] | None = None, older_than: float = 0.0) -> list[PendingRow]:
-        """Rows written by `intend` and neither confirmed nor discarded: those of `ids`, or all
-        that are at least `older_than` seconds old."""
+    def pending(self, ids: Sequence[str] | None = None) -> list[PendingRow]:
+        """Rows written by `intend` and neither confirmed nor discarded: those of `ids`, or all."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, memory_id, event, new_memory, coalesce(updated_at, created_at), user_id, agent_id, run_id"
+                "SELECT id, memory_id, event, new_memory, user_id, agent_id, run_id"
                 " FROM history WHERE pending = 1 ORDER BY seq"
             ).fetchall()
-        return pending_rows(rows, ids, older_than)
+        return pending_rows(rows, ids)
 
     # -- reads (confirmed rows only) ----------------------------------------------------
 
@@ -214,19 +212,12 @@ class HistoryStore:
             self._conn.close()
 
 
-def pending_rows(rows: Sequence[Sequence[Any]], ids: Sequence[str] | None, older_than: float) -> list[PendingRow]:
-    """Rows of (id, memory_id, event, new_memory, changed_at, user_id, agent_id, run_id): those of
-    `ids`, or all at least `older_than` seconds old."""
+def pending_rows(rows: Sequence[Sequence[Any]], ids: Sequence[str] | None) -> list[PendingRow]:
+    """Rows of (id, memory_id, event, new_memory, user_id, agent_id, run_id): those of `ids`, or all."""
     wanted = set(ids) if ids is not None else None
-    now = datetime.now(UTC)
-    found = []
-    for r in rows:
-        if wanted is not None and r[0] not in wanted:
-            continue
-        if wanted is None and older_than > 0 and (now - datetime.fromisoformat(r[4])).total_seconds() < older_than:
-            continue
-        found.append(PendingRow(r[0], r[1], r[2], r[3], Scope(r[5], r[6], r[7])))
-    return found
+    return [
+        PendingRow(r[0], r[1], r[2], r[3], Scope(r[4], r[5], r[6])) for r in rows if wanted is None or r[0] in wanted
+    ]
 
 
 def history_entry(r: Sequence[Any], with_source: bool) -> HistoryEntry:

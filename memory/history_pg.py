@@ -84,12 +84,11 @@ class PostgresHistoryStore:
         if ids:
             self._run("DELETE FROM memory_history WHERE id = ANY(%s) AND pending", (list(ids),))
 
-    def pending(self, ids: Sequence[str] | None = None, older_than: float = 0.0) -> list[PendingRow]:
+    def pending(self, ids: Sequence[str] | None = None) -> list[PendingRow]:
         rows = self._run(
-            "SELECT id, memory_id, event, new_memory, coalesce(updated_at, created_at), user_id, agent_id, run_id"
-            " FROM memory_history WHERE pending ORDER BY seq"
+            "SELECT id, memory_id, event, new_memory, user_id, agent_id, run_id FROM memory_history WHERE pending ORDER BY seq"
         )
-        return pending_rows(rows, ids, older_than)
+        return pending_rows(rows, ids)
 
     # -- reads (confirmed rows only) ----------------------------------------------------
 

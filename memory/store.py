@@ -17,7 +17,8 @@ cannot be altered; it keeps working with vector search only.
 
 On a Milvus server (found with Milvus 2.3.5 and milvus-lite 3.2.2's server):
 - The default consistency is Bounded: a query right after an insert missed the row 20 times in
-  20, so `update` after `add` failed. Every read here asks for Strong consistency.
+  20, so `update` after `add` failed. Reads of a read-modify-write ask for Strong consistency,
+  what a user is shown for Session (`fresh=False`), and collections are created Strong.
 - A server restart leaves collections released ("call load() before search"): a read that meets
   that loads the collection and is tried again.
 - A server older than 2.5 has no BM25: creating the collection with it failed halfway and left a
@@ -201,13 +202,9 @@ class MilvusStore:
                 self._old_server = found is not None and found < BM25_SINCE
         return self._old_server
 
-    def _server_has_bm25(self) -> bool:
-        """Whether this Milvus can build the BM25 field (2.5 and later; milvus-lite always can)."""
-        return not self._older_than_2_5()
-
     def _create_collection(self) -> None:
         """Create the collection, with the BM25 field if the server has it; never leave half of one."""
-        self.keyword_search = self._server_has_bm25()
+        self.keyword_search = not self._older_than_2_5()  # BM25 came with 2.5; milvus-lite has it
         if not self.keyword_search:
             logger.warning(
                 "the Milvus server at %s is older than %s and has no BM25 full-text search: collection '%s' "
@@ -223,7 +220,7 @@ class MilvusStore:
                 self.collection,
                 schema=self._schema(),
                 index_params=self._index_params(),
-                **({} if self.config.is_lite else {"consistency_level": "Strong"}),
+                **self._read_options,
             )
         except StoreError:
             with contextlib.suppress(Exception):

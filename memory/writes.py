@@ -96,11 +96,11 @@ class ChangeWriter:
                 self._unsettled.update(ids)
                 raise
 
-    def settle(self, ids: Sequence[str] | None = None, older_than: float = 0.0) -> None:
+    def settle(self, ids: Sequence[str]) -> None:
         """Confirm the pending rows whose change Milvus holds; drop the others. The caller holds
         the rows' scope lock, so no write of theirs is in flight (see `Memory._settle`)."""
         with self._lock:
-            pending = self._history.pending(ids, older_than)
+            pending = self._history.pending(ids)
             if pending:
                 current = {r.id: r for r in self._store.get(sorted({p.memory_id for p in pending}))}
                 happened = {p.id for p in pending if _happened(p, current.get(p.memory_id))}
