@@ -69,8 +69,9 @@ bench: $(STAMP) chromium
 	$(BIN)/python -m bench.candidates
 	$(BIN)/python -m bench.replies
 
+# The library and the app's logic without Chromium, the local models or servers: about a minute.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not browser"
+	$(BIN)/python -m pytest -m "not slow and not browser and not servers"
 
 clean:
 	rm -rf $(VENV) .venv-milvus-server .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -25,7 +25,8 @@ from typing import Any
 
 from bench.common import print_table, write_json
 from memory import Memory, MemoryConfig
-from memory.filters import Scope
+from memory.extract.llm import MAX_CANDIDATE_QUERIES, candidate_queries
+from memory.models import Scope
 
 # (the memory, a message that contradicts it among other talk)
 PAIRS = [
@@ -198,8 +199,11 @@ def run(sizes: list[int]) -> list[dict[str, Any]]:
                     scope = Scope(user, "", "")
                     for old, message in pairs:
                         # Private on purpose: the two candidate lookups, side by side, on one store.
-                        before = memory._candidates(memory.embedder.embed([message], "query"), scope)
-                        after = memory._candidates_for([{"role": "user", "content": message}], scope)
+                        queries = candidate_queries([{"role": "user", "content": message}], MAX_CANDIDATE_QUERIES)
+                        before = memory._candidates(memory.embedder.embed([message], "query"), scope).records
+                        after = memory._candidates(
+                            memory.embedder.embed(queries, "query"), scope, cap=2 * config.candidate_limit
+                        ).records
                         for name, candidates in (("before", before), ("after", after)):
                             found[name] += any(c.memory == old for c in candidates)
                             counts[name].append(len(candidates))

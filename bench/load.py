@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import percentile, print_table, write_json
+from bench.harness.chat_client import ChatClient, Turn
+from bench.harness.servers import MilvusServer, app_cluster, milvus_server, postgres
+from bench.harness.stub_openai import StubOpenAI
 from memory import Memory, MemoryConfig
-from tests.chat_client import ChatClient, Turn
-from tests.servers import MilvusServer, app_cluster, milvus_server, postgres
-from tests.stub_openai import StubOpenAI
 
 FACT = "I own a boat named {name}."
 MEMORY = "Owns a boat named {name}"

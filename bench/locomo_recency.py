@@ -19,6 +19,8 @@ from typing import Any
 from bench.common import print_table, write_json
 from bench.locomo import CATEGORIES, DEFAULT_DATA, _config, _ingest, evidence_ids
 from memory import Memory
+from memory.models import Scope
+from memory.store import scope_filter
 
 POOL = 40
 RRF_K = 10
@@ -37,7 +39,7 @@ def run(data: Path, weights: list[float]) -> list[dict[str, Any]]:
         try:
             _ingest(memory, conversations, "context")
             for conversation in conversations:
-                scope = memory._expr(conversation["sample_id"], None, None, None)
+                scope = scope_filter(Scope(conversation["sample_id"]))
                 for qa in conversation["qa"]:
                     wanted = evidence_ids(qa.get("evidence", []))
                     if qa.get("category") not in CATEGORIES or not wanted:

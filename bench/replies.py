@@ -33,10 +33,10 @@ from datetime import date
 from typing import Any
 
 from bench.common import percentile, print_table, write_json
+from chatapp.repetition import without_repeat
+from chatapp.reply import ReplyModel, StreamReport
 from chatapp.turn import build_messages, memory_answer, select_memories
 from memory import Memory, MemoryConfig
-from memory.llm import StreamReport
-from memory.repetition import without_repeat
 
 FACTS = "Hi! I'm Maria. I live in Lisbon. I love playing chess."
 WITH_MEMORIES = [
@@ -102,7 +102,8 @@ async def _reply(memory: Memory, user: str | None, text: str, answer: str, brief
         reply = canned
     else:
         messages = build_messages(recalled, [], text, date.today(), 2500, brief=brief)
-        reply = "".join([piece async for piece in memory.llm.stream(messages, report=report)])
+        model = ReplyModel(memory.config.llm)
+        reply = "".join([piece async for piece in model.stream(messages, report=report)])
         if report.guarded:
             reply = without_repeat(reply)
     seconds = time.perf_counter() - started

@@ -20,8 +20,8 @@ import openai
 from playwright.sync_api import Page, sync_playwright
 
 from bench.common import percentile, print_table, write_json
-from tests.apprunner import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
-from tests.stub_openai import StubOpenAI
+from bench.harness.apprunner import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+from bench.harness.stub_openai import StubOpenAI
 
 # Installed before each turn: the times of the Enter key, of the reply's first text and of the
 # "Memory updated" notice, taken in the page by a MutationObserver (no polling from Python, which

@@ -30,12 +30,10 @@ from typing import Any
 import numpy as np
 
 from bench.common import children_peak_rss_mb, peak_rss_mb, percentile, print_table, write_json
+from bench.harness.stub_openai import StubOpenAI
 from chatapp.turn import build_messages, select_memories
-from memory import Memory, MemoryConfig
-from memory.extraction import text_hash
-from memory.store import Record
-from memory.tokens import count_tokens
-from tests.stub_openai import StubOpenAI
+from memory import Memory, MemoryConfig, count_tokens
+from memory.models import Record, text_hash
 
 USERS = 100
 FILL_BATCH = 5_000

@@ -6,9 +6,10 @@ import argparse
 import getpass
 import sys
 
-from chatapp.database import open_app_stores
+from chatapp.auth import Users
+from chatapp.database import open_app_database
 from chatapp.settings import AppSettings
-from memory.errors import MemoryLayerError
+from memory import MemoryLayerError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,18 +21,20 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {args.username}: ")
     )
     try:
-        stores = open_app_stores(AppSettings.from_env())
+        settings = AppSettings.from_env()
+        database = open_app_database(settings.app_database, settings.data_dir)
     except MemoryLayerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    users = Users(database)
     try:
-        stores.users.add(args.username, password)
+        users.add(args.username, password)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
-        stores.close()
-    print(f"user {args.username!r} saved in {stores.users.where}")
+        database.close()
+    print(f"user {args.username!r} saved in {users.where}")
     return 0
 
 

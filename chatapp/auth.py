@@ -1,19 +1,20 @@
-"""Logins: open mode for local demos, a users file with bcrypt hashes, and the JWT secret."""
+"""Logins: open mode for local demos, password logins (bcrypt hashes) in the app's database, and the JWT secret."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import bcrypt
+import sqlalchemy as sa
 
-__all__ = ["PostgresUsers", "UsersFile", "ensure_auth_secret", "valid_username"]
+from chatapp.database import app_users, upsert
+from memory import Database
+
+__all__ = ["Users", "ensure_auth_secret", "valid_username"]
 
 _USERNAME = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 
@@ -41,65 +42,28 @@ def _matches(name: str | None, stored_hash: str | None, password: str) -> str | 
     return name if bcrypt.checkpw(password.encode(), stored_hash.encode()) else None
 
 
-class UsersFile:
-    """`{"users": {"alice": {"password_hash": "$2b$..."}}}`, written atomically."""
+class Users:
+    """Password logins (bcrypt hashes) in the app's database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def _load(self) -> dict[str, dict[str, str]]:
-        if not self.path.exists():
-            return {}
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        users = data.get("users", {})
-        return users if isinstance(users, dict) else {}
-
-    @property
-    def where(self) -> str:
-        return str(self.path)
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self.where = database.where
 
     def add(self, username: str, password: str) -> None:
         name, password_hash = _checked_new_login(username, password)
-        with self._lock:
-            users = self._load()
-            users[name] = {"password_hash": password_hash}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"users": users}, indent=2, ensure_ascii=False), encoding="utf-8")
-            os.chmod(tmp, 0o600)
-            tmp.replace(self.path)
+        with self._database.write() as conn:
+            upsert(conn, app_users, {"identifier": name, "password_hash": password_hash})
 
     def check(self, username: str, password: str) -> str | None:
         """The user's identifier when the password matches, else None."""
         name = valid_username(username)
-        entry = self._load().get(name) if name else None
-        return _matches(name, entry["password_hash"] if entry else None, password)
-
-
-class PostgresUsers:
-    """The same logins in PostgreSQL's `app_users` table, for several app processes."""
-
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool
-        self.where = "PostgreSQL (table app_users)"
-
-    def add(self, username: str, password: str) -> None:
-        name, password_hash = _checked_new_login(username, password)
-        with self._pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO app_users (identifier, password_hash) VALUES (%s, %s)"
-                " ON CONFLICT (identifier) DO UPDATE SET password_hash = excluded.password_hash",
-                (name, password_hash),
-            )
-
-    def check(self, username: str, password: str) -> str | None:
-        name = valid_username(username)
-        row = None
+        stored = None
         if name:
-            with self._pool.connection() as conn:
-                row = conn.execute("SELECT password_hash FROM app_users WHERE identifier = %s", (name,)).fetchone()
-        return _matches(name, row[0] if row else None, password)
+            with self._database.read() as conn:
+                stored = conn.execute(
+                    sa.select(app_users.c.password_hash).where(app_users.c.identifier == name)
+                ).scalar()
+        return _matches(name, stored, password)
 
 
 def ensure_auth_secret(secret_file: Path) -> str:

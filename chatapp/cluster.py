@@ -25,9 +25,7 @@ from dotenv import load_dotenv
 
 from chatapp.auth import ensure_auth_secret
 from chatapp.settings import AppSettings
-from memory.config import milvus_uri_from_env
-from memory.errors import ConfigError
-from memory.pg import is_postgres_url
+from memory import ConfigError, is_postgres_url, milvus_uri_from_env
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"

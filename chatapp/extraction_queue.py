@@ -7,8 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from memory import Memory
-from memory.types import AddResult
+from memory import AddResult, Memory
 
 __all__ = ["ExtractionQueue"]
 

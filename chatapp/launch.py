@@ -10,7 +10,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from chatapp.settings import AppSettings
-from memory.errors import ConfigError
+from memory import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from memory.config import MemoryConfig, milvus_uri_from_env
-from memory.errors import ConfigError
-from memory.pg import is_postgres_url, libpq_url, sqlalchemy_url
+from memory import ConfigError, MemoryConfig, is_postgres_url, libpq_url, milvus_uri_from_env, sqlalchemy_url
 
 __all__ = ["AppSettings"]
 
@@ -46,16 +44,17 @@ class AppSettings(BaseModel):
     external_database: str | None = None
 
     @property
-    def users_file(self) -> Path:
-        return self.data_dir / "users.json"
-
-    @property
     def secret_file(self) -> Path:
         return self.data_dir / "auth_secret"
 
     @property
     def database_file(self) -> Path:
         return self.data_dir / "chainlit.db"
+
+    @property
+    def app_database(self) -> str:
+        """Where Chainlit's threads, logins and preferences live: PostgreSQL, or a SQLite file."""
+        return self.external_database or str(self.database_file)
 
     @property
     def uses_postgres(self) -> bool:

@@ -9,8 +9,7 @@ from typing import Any
 
 from chatapp.categories import CATEGORIES, categorize
 from chatapp.turn import relevance
-from memory import InvalidInputError, Memory, MemoryNotFoundError
-from memory.types import AddResult
+from memory import AddResult, InvalidInputError, Memory, MemoryNotFoundError
 
 __all__ = ["NOT_YOURS", "MemoryActions", "notice_changes", "sidebar_props"]
 
@@ -37,12 +36,14 @@ SOURCE_LABEL = {
 
 def sidebar_props(memory: Memory, user_id: str, mode: str) -> dict[str, Any]:
     """Everything the panel shows: memories newest first, each with its category and its history
-    (who made each change), the recently deleted ones, and the category names."""
+    (who made each change), the recently deleted ones, and the category names. A fixed number of
+    queries, whatever the number of memories: the histories are read in one."""
     items = memory.get_all(user_id=user_id, limit=SIDEBAR_LIMIT)["results"]
     items.sort(key=lambda i: i["updated_at"] or i["created_at"], reverse=True)
+    histories = memory.histories([i["id"] for i in items], user_id=user_id, with_source=True)
     memories = []
     for item in items:
-        history = memory.history(item["id"], user_id=user_id, with_source=True)
+        history = histories.get(item["id"], [])
         memories.append(
             {
                 "id": item["id"],
@@ -138,10 +139,8 @@ class MemoryActions:
 
     def _export(self, user_id: str) -> dict[str, Any]:
         items = self._memory.get_all(user_id=user_id, limit=16_384)["results"]
-        export = {
-            "user_id": user_id,
-            "memories": [{**i, "history": self._memory.history(i["id"], user_id=user_id)} for i in items],
-        }
+        histories = self._memory.histories([i["id"] for i in items], user_id=user_id)
+        export = {"user_id": user_id, "memories": [{**i, "history": histories.get(i["id"], [])} for i in items]}
         return {
             "ok": True,
             "message": f"Exported {len(items)} memories.",

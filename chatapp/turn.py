@@ -7,9 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from memory.offline.parse import is_japanese
-from memory.prompts import quoted, render_prompt
-from memory.tokens import count_tokens
+from memory import count_tokens, quoted, render_prompt
 
 __all__ = [
     "build_messages",
@@ -22,6 +20,7 @@ __all__ = [
 ]
 
 Message = dict[str, str]
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 def select_memories(hits: Sequence[Mapping[str, Any]], budget_tokens: int) -> list[Mapping[str, Any]]:
@@ -96,7 +95,7 @@ def memory_answer(user_message: str, memories: Sequence[Mapping[str, Any]] | Non
     """
     if memories is None or not _ABOUT_ME.search(user_message):
         return None
-    japanese = is_japanese(user_message)
+    japanese = bool(_JAPANESE.search(user_message))
     if not memories:
         return (
             "まだあなたについて何も覚えていません。自己紹介していただければ覚えます。"

@@ -135,6 +135,15 @@ class MemoryConfig(_Frozen):
                     raise ValueError(f"local_only is set but {part} would call api.openai.com")
         return self
 
+    @model_validator(mode="after")
+    def _llm_extraction_needs_a_capable_model(self) -> MemoryConfig:
+        if self.extractor == "llm" and self.llm.provider == "local":
+            raise ValueError(
+                "the LLM extractor needs an OpenAI-compatible chat model (llm provider 'openai', or "
+                "OPENAI_API_KEY / OPENAI_BASE_URL); the offline model is too small: use extractor 'heuristic'"
+            )
+        return self
+
     @property
     def history_path(self) -> str:
         """The SQLite history file: beside a milvus-lite file, else in ./data."""

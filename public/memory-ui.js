@@ -8,7 +8,8 @@
 // The page talks to the server through window.postMessage: Chainlit forwards every window message
 // to the server's @cl.on_window_message, and posts the server's cl.send_window_message to the window.
 // Requests carry `memoryChat` (open-panel, panel-closed, panel-moved); the server's state messages
-// carry `memoryChat: "state"`.
+// carry `memoryChat: "state"`, and after every turn `memoryChat: "memory-checked"` (its memory update
+// is done, or none was due), which tests wait on instead of waiting for nothing to happen.
 (() => {
   const settings = window.memoryChat || {};
   const state = { memory: "on" };
@@ -112,8 +113,14 @@
 
   window.addEventListener("message", (event) => {
     const data = event.data;
-    if (event.origin !== window.location.origin || !data || data.memoryChat !== "state") return;
+    if (event.origin !== window.location.origin || !data) return;
+    if (data.memoryChat === "memory-checked") {
+      window.memoryChatChecked = (window.memoryChatChecked || 0) + 1; // a turn's memory update is done
+      return;
+    }
+    if (data.memoryChat !== "state") return;
     state.memory = data.memory || "on";
+    window.memoryChatState = data; // what the session said: tests read panelPreferred from it
     // Each new chat session sends its state. Chainlit may connect twice at start (once more when it
     // picks the default chat profile) and reset the panel then, so ask even if a panel is showing.
     if (data.panelPreferred && isWide()) post({ memoryChat: "open-panel" });

@@ -5,21 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import stat
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from chatapp.auth import UsersFile, ensure_auth_secret, valid_username
-from chatapp.datalayer import create_tables
+from chatapp.auth import Users, ensure_auth_secret, valid_username
+from chatapp.database import open_app_database
 from chatapp.extraction_queue import ExtractionQueue
+from chatapp.preferences import Preferences, UserPreferences
 from chatapp.settings import AppSettings
 from chatapp.sidebar import NOT_YOURS, MemoryActions, notice_changes, sidebar_props
 from chatapp.turn import build_messages, fit_history, select_memories
-from memory import ConfigError, Memory
-from memory.types import AddResult
+from memory import AddResult, ConfigError, Memory
 from tests.processes import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,13 +43,16 @@ def test_settings_defaults_and_the_open_mode_guard() -> None:
         AppSettings.from_env({"APP_AUTH_MODE": "ldap"})
 
 
-def test_users_file_hashes_and_checks_passwords(tmp_path: Path) -> None:
-    users = UsersFile(tmp_path / "users.json")
+def test_logins_are_kept_hashed_in_the_app_database(tmp_path: Path) -> None:
+    database = open_app_database(str(tmp_path / "chainlit.db"))
+    users = Users(database)
     users.add("alice", "correct horse")
-    stored = json.loads((tmp_path / "users.json").read_text())
-    assert stored["users"]["alice"]["password_hash"].startswith("$2b$")
-    assert "correct horse" not in (tmp_path / "users.json").read_text()
-    assert stat.S_IMODE((tmp_path / "users.json").stat().st_mode) == 0o600
+    with database.read() as conn:
+        stored = conn.execute(sa.text("SELECT password_hash FROM app_users WHERE identifier = 'alice'")).scalar()
+    assert stored.startswith("$2b$")
+    database.close()
+    assert b"correct horse" not in (tmp_path / "chainlit.db").read_bytes()
+    users = Users(open_app_database(str(tmp_path / "chainlit.db")))
     assert users.check("alice", "correct horse") == "alice"
     assert users.check("alice", "wrong") is None
     assert users.check("mallory", "correct horse") is None
@@ -57,14 +62,34 @@ def test_users_file_hashes_and_checks_passwords(tmp_path: Path) -> None:
     assert valid_username("a\nb") is None and valid_username("") is None and valid_username("x" * 65) is None
 
 
-def test_adduser_command_writes_the_users_file(tmp_path: Path) -> None:
+def test_adduser_command_writes_the_app_database(tmp_path: Path) -> None:
     run_python(
         ["-m", "chatapp.adduser", "carol", "--password-stdin"],
         env={**os.environ, "APP_DATA_DIR": str(tmp_path)},
         stdin="a long password\n",
         timeout=60,
     )
-    assert UsersFile(tmp_path / "users.json").check("carol", "a long password") == "carol"
+    assert Users(open_app_database(str(tmp_path / "chainlit.db"))).check("carol", "a long password") == "carol"
+
+
+def test_logins_and_preferences_kept_in_files_before_are_moved_in_once(tmp_path: Path) -> None:
+    """A data folder from before the app database held logins and preferences (users.json,
+    preferences.sqlite) keeps both."""
+    import bcrypt
+
+    hashed = bcrypt.hashpw(b"an old password", bcrypt.gensalt(4)).decode()
+    (tmp_path / "users.json").write_text(json.dumps({"users": {"olga": {"password_hash": hashed}}}))
+    with sqlite3.connect(tmp_path / "preferences.sqlite") as old:
+        old.execute("CREATE TABLE user_preferences (user_id TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        old.execute("INSERT INTO user_preferences VALUES ('olga', '{\"memory_enabled\": false}')")
+    old.close()
+    for _ in range(2):  # the second start finds nothing left to move
+        database = open_app_database(str(tmp_path / "chainlit.db"), tmp_path)
+        assert Users(database).check("olga", "an old password") == "olga"
+        assert Preferences(database).get("olga") == UserPreferences(memory_enabled=False)
+        database.close()
+    assert not (tmp_path / "users.json").exists() and (tmp_path / "users.json.imported").exists()
+    assert not (tmp_path / "preferences.sqlite").exists()
 
 
 def test_auth_secret_is_generated_once_and_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,8 +209,8 @@ def test_chainlit_data_layer_works_on_the_tables_we_create(tmp_path: Path) -> No
     from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
     from chainlit.user import User
 
-    create_tables(tmp_path / "chainlit.db")
-    create_tables(tmp_path / "chainlit.db")  # idempotent
+    open_app_database(str(tmp_path / "chainlit.db")).close()
+    open_app_database(str(tmp_path / "chainlit.db")).close()  # idempotent
 
     async def scenario() -> None:
         layer = SQLAlchemyDataLayer(conninfo=f"sqlite+aiosqlite:///{tmp_path / 'chainlit.db'}")
@@ -197,3 +222,41 @@ def test_chainlit_data_layer_works_on_the_tables_we_create(tmp_path: Path) -> No
         assert await layer.get_thread_author("t-1") == "alice"
 
     asyncio.run(scenario())
+
+
+# Chainlit's tables as the app created them before migrations (chatapp/datalayer.py), without
+# the index on elements by thread.
+_OLD_CHAINLIT_SCHEMA = """
+CREATE TABLE users ("id" TEXT PRIMARY KEY, "identifier" TEXT NOT NULL UNIQUE, "metadata" TEXT NOT NULL, "createdAt" TEXT);
+CREATE TABLE threads ("id" TEXT PRIMARY KEY, "createdAt" TEXT, "name" TEXT, "userId" TEXT, "userIdentifier" TEXT,
+    "tags" TEXT, "metadata" TEXT);
+CREATE TABLE steps ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "type" TEXT NOT NULL, "threadId" TEXT NOT NULL,
+    "parentId" TEXT, "command" TEXT, "modes" TEXT, "streaming" BOOLEAN NOT NULL, "waitForAnswer" BOOLEAN,
+    "isError" BOOLEAN, "metadata" TEXT, "tags" TEXT, "input" TEXT, "output" TEXT, "createdAt" TEXT,
+    "start" TEXT, "end" TEXT, "generation" TEXT, "showInput" TEXT, "defaultOpen" BOOLEAN,
+    "autoCollapse" BOOLEAN, "language" TEXT, "icon" TEXT, "feedback" TEXT);
+CREATE TABLE elements ("id" TEXT PRIMARY KEY, "threadId" TEXT, "type" TEXT, "chainlitKey" TEXT, "path" TEXT,
+    "url" TEXT, "objectKey" TEXT, "name" TEXT NOT NULL, "display" TEXT, "size" TEXT, "language" TEXT, "page" INT,
+    "props" TEXT, "autoPlay" BOOLEAN, "playerConfig" TEXT, "forId" TEXT, "mime" TEXT);
+CREATE TABLE feedbacks ("id" TEXT PRIMARY KEY, "forId" TEXT NOT NULL, "threadId" TEXT NOT NULL,
+    "value" INT NOT NULL, "comment" TEXT);
+CREATE INDEX threads_by_user ON threads ("userId", "createdAt");
+INSERT INTO threads ("id", "name") VALUES ('t-old', 'Kept');
+"""
+
+
+def test_a_chainlit_database_made_before_migrations_is_brought_up_to_date(tmp_path: Path) -> None:
+    path = tmp_path / "chainlit.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_OLD_CHAINLIT_SCHEMA)
+    db.close()
+    open_app_database(str(path)).close()
+    with sqlite3.connect(path) as db:
+        indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        applied = db.execute("SELECT component, version FROM schema_migrations ORDER BY 2").fetchall()
+        kept = db.execute("SELECT name FROM threads WHERE id = 't-old'").fetchall()
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert {"elements_by_thread", "steps_by_thread", "threads_by_user"} <= indexes
+    assert applied == [("chatapp", 1), ("chatapp", 2)] and kept == [("Kept",)]
+    assert {"app_users", "user_preferences"} <= tables

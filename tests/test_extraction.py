@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
 
+from bench.harness.stub_openai import Fault, StubOpenAI
 from memory import ExtractionError, Memory, ModelError
 from tests.shapes import assert_add_result, assert_history
-from tests.stub_openai import Fault, StubOpenAI
 
 UUID_IN_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -220,3 +222,30 @@ def test_the_prompt_covers_corrections_forgetting_and_no_fact_turns(
     prompt = stub.chat_requests()[0].prompt
     for rule in ("UPDATE when the user corrects", "forget where I work", "No facts", "questions", "keeps its subject"):
         assert rule in prompt
+
+
+def test_no_scope_lock_is_held_while_the_model_answers(make_memory: Callable[..., Memory], stub: StubOpenAI) -> None:
+    """The model is kept waiting; meanwhile the user edits a memory in the panel, which must not wait
+    for it. The edit changed a memory the extraction had seen, so it plans once more (a second call)."""
+    m = make_memory()
+    [tea] = seed(m, "Likes tea")
+    stub.reset()
+    asked, answer = threading.Event(), threading.Event()
+
+    def slow_model(body: dict) -> dict:
+        asked.set()
+        answer.wait(30)
+        return ops(("ADD", None, "Plays chess"))
+
+    stub.json_reply = slow_model
+    with ThreadPoolExecutor(2) as pool:
+        adding = pool.submit(m.add, "I play chess", user_id="alice")
+        assert asked.wait(10), "the model was asked"
+        editing = pool.submit(m.update, tea, "Likes green tea", user_id="alice", source="panel")
+        editing.result(timeout=10)  # done while the model still thinks
+        assert not adding.done()
+        answer.set()
+        result = adding.result(timeout=30)
+    assert [(r["event"], r["memory"]) for r in result["results"]] == [("ADD", "Plays chess")]
+    assert len(stub.chat_requests()) == 2, "planned again: a memory it had seen changed meanwhile"
+    assert sorted(i["memory"] for i in m.get_all(user_id="alice")["results"]) == ["Likes green tea", "Plays chess"]

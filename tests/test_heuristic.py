@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import pytest
 
 from memory import Memory
-from memory.offline import HeuristicExtractor, Statement
+from memory.extract import Candidates
+from memory.extract.offline import HeuristicExtractor, Statement
+from memory.models import Record, text_hash
 
 TODAY = date(2026, 11, 24)
 
@@ -184,13 +187,28 @@ def test_a_changed_attribute_updates_instead_of_adding(make_memory: Callable[...
         ("私は大阪に住んでいます。", "先月、京都に引っ越しました。", ["2026年10月、京都に引っ越しました"]),
     ],
 )
-def test_a_correction_replaces_the_old_fact(
-    make_memory: Callable[..., Memory], first: str, then: str, left: list[str]
-) -> None:
-    m = make_memory({"extractor": "heuristic"}, today=lambda: TODAY)
-    m.add(first, user_id="alice")
-    m.add(then, user_id="alice")
-    assert sorted(i["memory"] for i in m.get_all(user_id="alice")["results"]) == sorted(left)
+def test_a_correction_replaces_the_old_fact(first: str, then: str, left: list[str]) -> None:
+    assert sorted(_planned(_planned([], first), then)) == sorted(left)
+
+
+def _planned(memories: list[str], said: str) -> list[str]:
+    """The memories after `said`, planned against `memories` (every one a candidate) and applied
+    here: planning needs no Milvus."""
+    records = [Record(str(uuid.uuid4()), t, text_hash(t), "2026-01-01T00:00:00+00:00") for t in memories]
+
+    def lookup(texts: Sequence[str], purpose: str, cap: int | None = None) -> Candidates:
+        return Candidates([[0.0] for _ in texts], cap, records)
+
+    plan = HeuristicExtractor().plan([{"role": "user", "content": said}], TODAY, lookup)
+    kept = {r.id: r.memory for r in records}
+    for op in plan.operations:
+        if op.target is None:
+            kept[str(uuid.uuid4())] = op.text
+        elif op.event == "UPDATE":
+            kept[op.target.id] = op.text
+        else:
+            kept.pop(op.target.id, None)
+    return list(kept.values())
 
 
 def test_forgetting_a_topic_deletes_only_that_topic(make_memory: Callable[..., Memory]) -> None:

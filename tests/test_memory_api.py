@@ -81,7 +81,9 @@ def test_delete_all_removes_every_page_of_one_user_only(make_memory: Callable[..
     assert m.get_all(user_id="alice", limit=2000)["results"] == []
     assert [i["id"] for i in m.get_all(user_id="bob")["results"]] == [bob_id]
     with sqlite3.connect(m.config.history_path) as db:
-        deletes = db.execute("SELECT COUNT(*) FROM history WHERE event = 'DELETE' AND user_id = 'alice'").fetchone()[0]
+        deletes = db.execute(
+            "SELECT COUNT(*) FROM memory_history WHERE event = 'DELETE' AND user_id = 'alice'"
+        ).fetchone()[0]
     assert deletes == 1_203
 
 
@@ -172,7 +174,7 @@ def test_history_rows_carry_their_owner_in_sqlite_wal(make_memory: Callable[...,
     with sqlite3.connect(m.config.history_path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         rows = db.execute(
-            "SELECT user_id, event FROM history WHERE memory_id = ? ORDER BY seq", (memory_id,)
+            "SELECT user_id, event FROM memory_history WHERE memory_id = ? ORDER BY seq", (memory_id,)
         ).fetchall()
     assert rows == [("alice", "ADD"), ("alice", "UPDATE"), ("alice", "DELETE")]
 

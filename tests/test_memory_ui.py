@@ -10,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from chatapp.assets import EXTERNAL_URL, local_only_html
 from chatapp.categories import CATEGORIES, categorize
+from chatapp.database import open_app_database
 from chatapp.element_storage import LocalStorageClient
 from chatapp.preferences import Preferences, UserPreferences
 from chatapp.settings import AppSettings
@@ -177,13 +179,14 @@ def test_a_metadata_category_wins() -> None:
 
 
 def test_preferences_are_kept_per_user_across_restarts(tmp_path: Path) -> None:
-    path = tmp_path / "preferences.sqlite"
-    first = Preferences(path)
+    path = str(tmp_path / "chainlit.db")
+    database = open_app_database(path)
+    first = Preferences(database)
     assert first.get("alice") == UserPreferences(memory_enabled=True, panel_open=True)
     first.set("alice", memory_enabled=False)
     first.set("bob", panel_open=False)
-    first.close()
-    again = Preferences(path)
+    database.close()
+    again = Preferences(open_app_database(path))
     assert again.get("alice") == UserPreferences(memory_enabled=False, panel_open=True)
     assert again.get("bob") == UserPreferences(memory_enabled=True, panel_open=False)
     with pytest.raises(TypeError):
@@ -244,3 +247,36 @@ def test_the_start_banner_reads_plainly() -> None:
     assert "http://127.0.0.1:8000" in text and "the offline models, as no API key is set" in text
     assert "(" not in text, text  # it used to nest parentheses
     assert "OpenAI-compatible models" in banner(AppSettings.from_env({}), {"OPENAI_API_KEY": "sk-x"})
+
+
+def _queries_for_panel(m: Memory, user: str) -> tuple[int, int, dict]:
+    """SQL statements and Milvus calls that one panel refresh (and one export) makes."""
+    statements: list[str] = []
+    engine = m._history.database.engine
+    listen = lambda *args: statements.append(args[2])  # noqa: E731 (before_cursor_execute's statement)
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    milvus_before = sum(m._store.call_counts.values())
+    try:
+        props = sidebar_props(m, user, "mode")
+        MemoryActions(m).handle(user, {"op": "export"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    queries = [s for s in statements if not s.startswith("BEGIN")]
+    return len(queries), sum(m._store.call_counts.values()) - milvus_before, props
+
+
+def test_a_panel_refresh_makes_the_same_queries_for_3_memories_as_for_30(make_memory: Callable[..., Memory]) -> None:
+    """The panel used to read each memory's history apart: two queries per memory after every turn
+    (about 1,000 with the panel open), and up to 16,384 for an export."""
+    m = make_memory()
+    for user, count in (("few", 3), ("many", 30)):
+        added = m.add([{"role": "user", "content": f"Collects stamps from country {n}"} for n in range(count)],
+                      user_id=user, infer=False)["results"]  # fmt: skip
+        for item in added:
+            m.update(item["id"], item["memory"] + " and coins", user_id=user)
+    few_sql, few_milvus, few = _queries_for_panel(m, "few")
+    many_sql, many_milvus, many = _queries_for_panel(m, "many")
+    assert (few_sql, few_milvus) == (many_sql, many_milvus)
+    assert few_sql == 3, "the panel's histories and deleted memories, the export's histories"
+    assert len(many["memories"]) == 30 and all(len(item["history"]) == 2 for item in many["memories"])
+    assert [h["source_label"] for h in few["memories"][0]["history"]] == ["by the library", "by the library"]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.apprunner import start_app, stop_app
+from bench.harness.stub_openai import StubOpenAI
 from chatapp.settings import AppSettings
 from memory.milvus_env import shield
-from tests.apprunner import start_app, stop_app
 from tests.processes import run_python
-from tests.stub_openai import StubOpenAI
 
 IMPORT_AND_OPEN = (
     "import os, memory, pymilvus; from memory import Memory, MemoryConfig; "

@@ -11,13 +11,12 @@ import numpy as np
 import openai
 import pytest
 
-from memory.config import LLMConfig
-from memory.embeddings import LocalE5Embedder
-from memory.errors import ConfigError
-from memory.llm import ChatClient
-from memory.prompts import PROMPTS_DIR, render_prompt
+from bench.harness.stub_openai import StubOpenAI
+from chatapp.reply import ReplyModel
+from memory import ConfigError, LLMConfig, render_prompt
+from memory.prompts import PROMPTS_DIR
+from memory.providers import LocalE5Embedder
 from tests.processes import run_python
-from tests.stub_openai import StubOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT_VALUES = {
@@ -71,7 +70,7 @@ def test_local_embedder_is_multilingual_and_384_wide() -> None:
 
 @pytest.mark.slow
 def test_the_offline_chat_model_streams_a_reply() -> None:
-    client = ChatClient(LLMConfig(provider="local"))
+    client = ReplyModel(LLMConfig(provider="local"))
     assert client.base_url().startswith("http://127.0.0.1:")
 
     async def collect() -> str:

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from chatapp.repetition import RepetitionGuard, without_repeat
+from chatapp.reply import LOCAL_MAX_TOKENS, ReplyModel, StreamReport
 from chatapp.turn import memory_answer
-from memory.config import LLMConfig
-from memory.llm import LOCAL_MAX_TOKENS, ChatClient, StreamReport
-from memory.repetition import RepetitionGuard, without_repeat
+from memory import LLMConfig
 
 LOOP = "I'm just a data-centric service, and I'm happy to assist you with any question. " * 4
 PROSE = (
@@ -65,7 +65,7 @@ def test_other_questions_and_memory_off_go_to_the_model() -> None:
 @pytest.mark.slow
 def test_the_offline_model_takes_the_sampling_controls_and_stops_at_its_cap() -> None:
     """llama.cpp accepts DRY sampling (a 400 otherwise), and a long answer ends by the cap at the latest."""
-    client = ChatClient(LLMConfig(provider="local"))
+    client = ReplyModel(LLMConfig(provider="local"))
     report = StreamReport()
 
     async def collect() -> str:

@@ -77,6 +77,7 @@ def test_japanese_words_are_keywords(make_memory: Callable[..., Memory]) -> None
     assert found[0] == "週末は公園で猫と一緒にのんびり過ごすのが好きです"
 
 
+@pytest.mark.own_milvus
 def test_a_collection_without_the_keyword_field_is_searched_by_vector(
     make_memory: Callable[..., Memory], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -114,6 +115,7 @@ def test_a_large_insert_goes_in_chunks_and_keeps_every_row(make_memory: Callable
     assert _ids(m, "note number 1299", limit=1) == ["note number 1299 about topic 12"]
 
 
+@pytest.mark.own_milvus
 def test_a_store_that_never_held_a_memory_can_be_searched(make_memory: Callable[..., Memory]) -> None:
     """milvus-lite 2.5.1 fails a BM25 search of a collection that never held a row."""
     m = make_memory()

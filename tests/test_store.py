@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from memory import DimensionMismatchError, Memory, MemoryConfig, StoreError, StoreLockedError
-from memory.filters import quote
 from memory.store import GRPC_OPTIONS
+from memory.store.filters import quote
 from tests.processes import milvus_file_held
 
 HOSTILE_IDS = [
@@ -26,6 +26,8 @@ HOSTILE_IDS = [
     "user_id",
     "a" * 10_000,
 ]
+
+pytestmark = pytest.mark.own_milvus  # tests of the milvus-lite file and its collection
 
 
 def test_quote_escapes_what_could_end_a_literal() -> None:
@@ -119,6 +121,6 @@ def test_the_lite_client_pings_only_during_calls(make_memory: Callable[..., Memo
     (logged about 10 times in 40 minutes of the app). Measured with one idle client each for 14
     minutes: 1 GOAWAY within a minute with pymilvus's options, none with these."""
     m = make_memory()
-    options = m._store._client._get_connection()._grpc_options
+    options = m._store._call.client._get_connection()._grpc_options
     assert options == GRPC_OPTIONS
     assert options["grpc.keepalive_permit_without_calls"] == 0

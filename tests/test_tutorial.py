@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.stub_openai import StubOpenAI
 from memory import Memory
 from tests.processes import run_python
 from tests.shapes import assert_add_result, assert_history, assert_item
-from tests.stub_openai import StubOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL_CONFIG = {

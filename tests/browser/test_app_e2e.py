@@ -10,9 +10,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import Route, expect
 
+from bench.harness.stub_openai import StubOpenAI
 from tests.browser.conftest import ARTIFACTS, RunningApp
-from tests.browser.ui import close_memories, expect_notice, login, open_memories, send, settled_box, step_types
-from tests.stub_openai import StubOpenAI
+from tests.browser.ui import (
+    close_memories,
+    expect_notice,
+    login,
+    open_memories,
+    send,
+    send_and_settle,
+    settled_box,
+    step_types,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -125,18 +134,16 @@ def test_sidebar_is_readable_on_desktop_and_phone(browser: Any, running_app: Run
         # changes, and on a desktop the page moves to the new thread; the panel stays closed.
         if name == "desktop":
             close_memories(page)
-        send(page, "Hello there!")
+        send_and_settle(page, "Hello there!")
         expect(page.get_by_text("Stub reply to: Hello there!")).to_be_visible()
         if name == "desktop":
             expect(page).to_have_url(re.compile("/thread/"))
-        page.wait_for_timeout(1500)  # a panel closed by Chainlit comes back within about 0.2 s
         expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)
-        send(
+        send_and_settle(
             page,
             "I am learning Portuguese. My favorite food is grilled sardines, and I have two cats named Miso and Tofu.",
         )
         expect_notice(page, "Added “Has two cats named Miso and Tofu”")
-        page.wait_for_timeout(1000)
         expect(page.get_by_test_id("memory-sidebar")).to_have_count(0)  # closed stays closed, on both sizes
         open_memories(page)
         expect(page.get_by_test_id("memory-item")).to_have_count(3)

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from chatapp.auth import UsersFile
+from bench.harness.stub_openai import Fault, StubOpenAI
+from chatapp.auth import Users
+from chatapp.database import open_app_database
 from tests.browser.conftest import ARTIFACTS, RunningApp, start_app, stop_app
 from tests.browser.ui import TIMEOUT, expect_notice, login, send
 from tests.processes import milvus_file_held
-from tests.stub_openai import Fault, StubOpenAI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,7 +51,9 @@ def test_a_milvus_file_held_by_another_process_stops_start_up_clearly(app_stub: 
 
 def test_password_mode_accepts_only_known_users(browser: Any, app_stub: StubOpenAI, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    UsersFile(data_dir / "users.json").add("frank", "a long secret")
+    database = open_app_database(str(data_dir / "chainlit.db"))
+    Users(database).add("frank", "a long secret")
+    database.close()
     app = start_app(data_dir, app_stub, {"APP_AUTH_MODE": "password"})
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 800})

@@ -23,7 +23,7 @@ def history_rows(history_file: Path | str) -> list[dict[str, Any]]:
             return list(pg.execute("SELECT * FROM memory_history ORDER BY seq").fetchall())
     with sqlite3.connect(history_file) as conn:
         conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute("SELECT * FROM history ORDER BY seq")]
+        return [dict(r) for r in conn.execute("SELECT * FROM memory_history ORDER BY seq")]
 
 
 def assert_consistent(memory: Memory, history_file: Path | str) -> dict[str, list[dict[str, Any]]]:

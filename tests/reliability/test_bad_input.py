@@ -83,6 +83,7 @@ def test_control_characters_are_kept_as_they_are(m: Memory, tmp_path: Path) -> N
     assert_consistent(m, tmp_path / "milvus.history.sqlite")
 
 
+@pytest.mark.own_milvus
 @pytest.mark.parametrize(
     ("config", "error", "message"),
     [

@@ -19,12 +19,12 @@ def _history(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     "damage",
     [
-        "DELETE FROM history WHERE event = 'UPDATE'",  # a change without its row
-        "DELETE FROM history WHERE event = 'ADD' AND new_memory = 'Likes tea'",  # a memory without its row
-        "UPDATE history SET pending = 1 WHERE event = 'UPDATE'",  # a half-written change
-        "UPDATE history SET new_memory = 'Likes coffee' WHERE event = 'UPDATE'",  # text disagrees
-        "UPDATE history SET user_id = 'bob' WHERE new_memory = 'Likes tea'",  # wrong owner
-        "UPDATE history SET event = 'UPDATE' WHERE event = 'ADD' AND new_memory = 'Likes tea'",  # no ADD
+        "DELETE FROM memory_history WHERE event = 'UPDATE'",  # a change without its row
+        "DELETE FROM memory_history WHERE event = 'ADD' AND new_memory = 'Likes tea'",  # a memory without its row
+        "UPDATE memory_history SET pending = 1 WHERE event = 'UPDATE'",  # a half-written change
+        "UPDATE memory_history SET new_memory = 'Likes coffee' WHERE event = 'UPDATE'",  # text disagrees
+        "UPDATE memory_history SET user_id = 'bob' WHERE new_memory = 'Likes tea'",  # wrong owner
+        "UPDATE memory_history SET event = 'UPDATE' WHERE event = 'ADD' AND new_memory = 'Likes tea'",  # no ADD
     ],
 )
 def test_a_damaged_history_is_caught(make_memory: Callable[..., Memory], tmp_path: Path, damage: str) -> None:

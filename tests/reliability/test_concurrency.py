@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.harness.stub_openai import StubOpenAI
 from memory import Memory
 from tests.reliability.checks import assert_consistent
-from tests.stub_openai import StubOpenAI
 
 
 def _extract_the_item(body: dict[str, Any]) -> dict[str, Any]:

@@ -103,9 +103,9 @@ def test_the_states_a_crash_can_leave_are_settled_at_start(make_memory: Callable
     m.close()
     history = tmp_path / "milvus.history.sqlite"
     with sqlite3.connect(history) as conn:
-        conn.execute("UPDATE history SET pending = 1 WHERE event = 'UPDATE'")
+        conn.execute("UPDATE memory_history SET pending = 1 WHERE event = 'UPDATE'")
         conn.execute(  # an ADD whose Milvus write never happened
-            "INSERT INTO history (id, memory_id, user_id, old_memory, new_memory, event, created_at, pending)"
+            "INSERT INTO memory_history (id, memory_id, user_id, old_memory, new_memory, event, created_at, pending)"
             " VALUES ('h-lost', '11111111-1111-4111-8111-111111111111', 'alice', NULL, 'Never stored', 'ADD',"
             " '2026-11-25T10:00:00+00:00', 1)"
         )

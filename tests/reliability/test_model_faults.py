@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from bench.harness.apprunner import free_port
+from bench.harness.stub_openai import Fault, StubOpenAI
 from memory import ExtractionError, Memory, ModelError
-from tests.apprunner import free_port
 from tests.reliability.checks import assert_consistent
-from tests.stub_openai import Fault, StubOpenAI
 
 SEED = "Likes tennis"
 
@@ -141,6 +141,7 @@ def _milvus_lite_server(db: Path) -> int:
     raise AssertionError(f"no milvus-lite server for {db}")
 
 
+@pytest.mark.own_milvus
 def test_the_milvus_lite_server_dying_is_survived(
     make_memory: Callable[..., Memory], stub: StubOpenAI, tmp_path: Path
 ) -> None:

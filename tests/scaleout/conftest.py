@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.servers import MilvusServer, Postgres, milvus_server, postgres
 from tests.browser.conftest import browser
-from tests.servers import MilvusServer, Postgres, milvus_server, postgres
 
 __all__ = ["browser"]
 

@@ -5,28 +5,30 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from chatapp.auth import PostgresUsers
+from chatapp.auth import Users
 from chatapp.cluster import check_shared_backends, render_nginx_config
-from chatapp.database import CHAINLIT_MIGRATIONS, prepare_postgres
-from chatapp.preferences import PostgresPreferences, UserPreferences
+from chatapp.database import CHAINLIT_MIGRATIONS, open_app_database
+from chatapp.preferences import Preferences, UserPreferences
 from chatapp.settings import AppSettings
-from memory.errors import ConfigError
-from memory.history_pg import MIGRATIONS as HISTORY_MIGRATIONS
-from memory.history_pg import PostgresHistoryStore
-from memory.pg import connect_pool, libpq_url, migrate, sqlalchemy_url
+from memory import ConfigError, libpq_url, migrate, open_database, sqlalchemy_url
+from memory.history import open_history
+from memory.history.store import MIGRATIONS as HISTORY_MIGRATIONS
 from tests.processes import ROOT, run_python
 
 
 def test_migrations_run_once_even_when_processes_start_together(pg_url: str) -> None:
     def start() -> None:
-        prepare_postgres(pg_url).close()
-        PostgresHistoryStore(pg_url).close()
+        open_app_database(pg_url).close()
+        history, locks = open_history(pg_url)
+        history.close()
+        locks.close()
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: start(), range(4)))
@@ -42,21 +44,21 @@ def test_migrations_run_once_even_when_processes_start_together(pg_url: str) -> 
 
 
 def test_a_new_migration_is_applied_to_an_existing_database(pg_url: str) -> None:
-    pool = connect_pool(pg_url)
+    database = open_database(pg_url)
     try:
-        assert migrate(pool, "demo", [(1, "CREATE TABLE demo (a INT)")]) == [1]
-        assert migrate(pool, "demo", [(1, "CREATE TABLE demo (a INT)"), (2, "ALTER TABLE demo ADD b TEXT")]) == [2]
-        assert migrate(pool, "demo", [(1, "x"), (2, "y")]) == []
+        assert migrate(database, "demo", [(1, "CREATE TABLE demo (a INT)")]) == [1]
+        assert migrate(database, "demo", [(1, "CREATE TABLE demo (a INT)"), (2, "ALTER TABLE demo ADD b TEXT")]) == [2]
+        assert migrate(database, "demo", [(1, "x"), (2, "y")]) == []
         with pytest.raises(ValueError, match="increasing"):
-            migrate(pool, "demo", [(2, "x"), (1, "y")])
+            migrate(database, "demo", [(2, "x"), (1, "y")])
     finally:
-        pool.close()
+        database.close()
 
 
 def test_logins_and_preferences_live_in_postgres(pg_url: str) -> None:
-    pool = prepare_postgres(pg_url)
+    database = open_app_database(pg_url)
     try:
-        users, preferences = PostgresUsers(pool), PostgresPreferences(pool)
+        users, preferences = Users(database), Preferences(database)
         users.add("ayumi", "correct horse")
         assert users.check("ayumi", "correct horse") == "ayumi"
         assert users.check("ayumi", "wrong password") is None
@@ -67,24 +69,25 @@ def test_logins_and_preferences_live_in_postgres(pg_url: str) -> None:
         preferences.set("ayumi", memory_enabled=False)
         assert preferences.set("ayumi", panel_open=False) == UserPreferences(memory_enabled=False, panel_open=False)
     finally:
-        pool.close()
+        database.close()
 
 
 def test_adduser_writes_to_postgres_when_database_url_is_set(pg_url: str, tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": pg_url, "APP_DATA_DIR": str(tmp_path)}
     done = run_python(["-m", "chatapp.adduser", "kenji", "--password-stdin"], env, stdin="long enough password\n")
     assert "PostgreSQL" in done.stdout
-    pool = connect_pool(pg_url)
+    database = open_app_database(pg_url)
     try:
-        assert PostgresUsers(pool).check("kenji", "long enough password") == "kenji"
+        assert Users(database).check("kenji", "long enough password") == "kenji"
     finally:
-        pool.close()
-    assert not (tmp_path / "users.json").exists()
+        database.close()
+    assert not (tmp_path / "users.json").exists() and not (tmp_path / "chainlit.db").exists()
 
 
 def test_an_unreachable_database_stops_the_app_with_a_clear_message(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "APP_DATA_DIR": str(tmp_path)}
     env["DATABASE_URL"] = "postgresql://nobody@127.0.0.1:9/none"
+    started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "chatapp.adduser", "x", "--password-stdin"],
         input="long enough password\n",
@@ -96,6 +99,8 @@ def test_an_unreachable_database_stops_the_app_with_a_clear_message(tmp_path: Pa
     )
     assert done.returncode == 2
     assert "cannot connect to PostgreSQL at postgresql://nobody@127.0.0.1:9/none" in done.stderr
+    # A connection pool used to retry for its whole timeout (15 s) before saying so.
+    assert time.monotonic() - started < 10
 
 
 def test_settings_send_everything_relational_to_database_url(tmp_path: Path) -> None:

@@ -12,12 +12,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from bench.harness.apprunner import ARTIFACTS
+from bench.harness.chat_client import ChatClient
+from bench.harness.servers import MilvusServer, Postgres, RunningCluster, app_cluster
+from bench.harness.stub_openai import StubOpenAI
 from memory import Memory, MemoryConfig
-from tests.apprunner import ARTIFACTS
-from tests.chat_client import ChatClient
 from tests.reliability.checks import assert_consistent
-from tests.servers import MilvusServer, Postgres, RunningCluster, app_cluster
-from tests.stub_openai import StubOpenAI
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ async def _chat(url: str, user: str, text: str) -> tuple[ChatClient, Any]:
     client = ChatClient(url, user)
     await client.login()
     await client.connect()
-    turn = await client.say(text, wait_for_notice=30)
+    turn = await client.say(text, wait_for_memory=30)
     return client, turn
 
 
@@ -124,8 +124,8 @@ def test_one_user_writing_from_both_processes_at_once_keeps_memories_and_history
             await client.connect()
             clients.append(client)
         for n in range(0, len(facts), 2):  # the same moment on both processes, twice the same fact too
-            await asyncio.gather(*(c.say(facts[n + i], wait_for_notice=30) for i, c in enumerate(clients)))
-            await asyncio.gather(*(c.say(facts[n], wait_for_notice=30) for c in clients))
+            await asyncio.gather(*(c.say(facts[n + i], wait_for_memory=30) for i, c in enumerate(clients)))
+            await asyncio.gather(*(c.say(facts[n], wait_for_memory=30) for c in clients))
         for client in clients:
             await client.close()
 
@@ -139,7 +139,7 @@ def test_one_user_writing_from_both_processes_at_once_keeps_memories_and_history
 def test_every_step_of_a_turn_is_stored_in_postgres(cluster: RunningCluster) -> None:
     async def run() -> Any:
         client, _ = await _chat(cluster.url, "stored", "I work as a baker.")
-        turn = await client.say("What do I do for work?", wait_for_notice=5)
+        turn = await client.say("What do I do for work?", wait_for_memory=5)
         await client.close()
         return turn
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from pymilvus import MilvusClient
 
-from memory import Memory, MemoryConfig
-from memory.errors import StoreError
-from memory.store import MilvusStore, Record, server_version
+from bench.harness.servers import MilvusServer
+from memory import Memory, MemoryConfig, StoreError
+from memory.models import Record
+from memory.store import MilvusStore, server_version
 from tests.processes import ROOT
 from tests.reliability.checks import assert_consistent
-from tests.servers import MilvusServer
 
 HISTORIES = ["sqlite", "postgres"]
 
@@ -194,18 +194,16 @@ def test_three_processes_adding_the_same_facts_at_once_store_them_once(
 def test_a_crash_left_row_is_settled_at_the_next_start_not_ten_minutes_later(
     server_config: dict[str, Any], pg_url: str
 ) -> None:
-    from memory.filters import Scope
-    from memory.history import Row
-    from memory.history_pg import PostgresHistoryStore
+    from memory.history import HistoryStore, open_database
+    from memory.models import Change, Record
 
     config = _config(server_config, pg_url)
     with Memory.from_config(config) as m:
         kept = m.add("Drinks green tea", user_id="erin", infer=False)["results"][0]["id"]
-    history = PostgresHistoryStore(pg_url)  # a writer that died after recording its change, before Milvus
+    history = HistoryStore(open_database(pg_url))  # a writer that died after recording its change, before Milvus
     try:
-        history.intend(
-            [Row(kept, Scope("erin"), "DELETE", "Drinks green tea", None, "2026-01-01T00:00:00+00:00", None, "api")]
-        )
+        before = Record(kept, "Drinks green tea", "h", "2026-01-01T00:00:00+00:00", user_id="erin")
+        history.intend([Change("DELETE", before, None, "2026-01-02T00:00:00+00:00")])
         assert len(history.pending()) == 1
     finally:
         history.close()
@@ -221,7 +219,7 @@ def test_the_server_client_pings_only_during_calls(server_config: dict[str, Any]
     from memory.store import GRPC_OPTIONS
 
     with Memory.from_config(server_config) as m:
-        options = m._store._client._get_connection()._grpc_options
+        options = m._store._call.client._get_connection()._grpc_options
         assert (
             options["grpc.keepalive_permit_without_calls"] == GRPC_OPTIONS["grpc.keepalive_permit_without_calls"] == 0
         )
