@@ -16,7 +16,7 @@ from chatapp.assets import serve_local_only
 from chatapp.auth import valid_username
 from chatapp.chainlit_page import ChainlitPage
 from chatapp.element_storage import LocalStorageClient
-from chatapp.routes import add_file_route
+from chatapp.routes import add_api_routes, add_file_route
 from chatapp.runtime import Services, start
 from memory import MemoryLayerError
 
@@ -34,6 +34,7 @@ PAGE = ChainlitPage()
 ELEMENTS = LocalStorageClient(APP.settings.data_dir / "elements")
 serve_local_only({"authMode": APP.settings.auth_mode})
 add_file_route(ELEMENTS)
+add_api_routes(APP)
 
 
 @cl.password_auth_callback

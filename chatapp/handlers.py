@@ -183,7 +183,7 @@ async def recall(page: Page, services: Services, text: str) -> tuple[list[Mappin
     started = _utc_now()
     chosen: list[Mapping[str, Any]] = []
     try:
-        found = await asyncio.to_thread(services.memory.search, text[:8000], user_id=page.user_id, limit=top_k)
+        found = await services.async_memory.search(text[:8000], user_id=page.user_id, limit=top_k)
         chosen = select_memories(found["results"], services.settings.memory_token_budget)
         title, body = recalled_step_text(chosen, services.memory.config.vector_store.metric_type)
     except MemoryLayerError as exc:
