@@ -80,11 +80,29 @@ async def _caller(request: Request, _: Annotated[HTTPAuthorizationCredentials | 
 Who = Annotated[Caller, Depends(_caller)]
 
 
+class SourcedHistoryEntry(HistoryEntry):
+    source: str  # who made the change: chat, panel, import, undo, or app:{"app": ..., "token": ...}
+
+
 class ImportResult(BaseModel):
     imported: int
     skipped: int
     ids: list[str]
     message: str
+
+
+def _problems(exc: RequestValidationError) -> str:
+    """What is wrong with a request, in a line: "the body is not JSON", "body.data: Field required"."""
+    problems = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error["loc"])
+        if error["type"] == "json_invalid":
+            problems.append(f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'unreadable')})")
+        elif error["loc"] == ("body",) and error["type"] in ("model_attributes_type", "dict_type"):
+            problems.append("the body must be a JSON object with the fields this route documents (see /api/v1/docs)")
+        else:
+            problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
 
 
 def build_rest_app(api: MemoryApi, max_body_bytes: int) -> ASGIApp:
@@ -107,10 +125,7 @@ def build_rest_app(api: MemoryApi, max_body_bytes: int) -> ASGIApp:
 
     @rest.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()[:3]
-        )
-        return JSONResponse({"error": problems, "status": 400, "type": "InvalidInputError"}, 400)
+        return JSONResponse({"error": _problems(exc), "status": 400, "type": "InvalidInputError"}, 400)
 
     @rest.get("/docs", include_in_schema=False)
     async def docs() -> FileResponse:
@@ -149,9 +164,9 @@ def build_rest_app(api: MemoryApi, max_body_bytes: int) -> ASGIApp:
         return await api.delete(who, "rest", memory_id)
 
     @rest.get("/memories/{memory_id}/history", summary="A memory's history", tags=["memories"])
-    async def memory_history(who: Who, memory_id: str) -> list[HistoryEntry]:
+    async def memory_history(who: Who, memory_id: str) -> list[SourcedHistoryEntry]:
         """Oldest first, each change with its `source`: chat, panel, import, or an app and its token."""
-        return await api.history(who, "rest", memory_id)
+        return await api.history(who, "rest", memory_id)  # type: ignore[return-value]
 
     @rest.post("/search", summary="Search your memories", tags=["search"])
     async def search(who: Who, body: SearchRequest) -> SearchResults:
