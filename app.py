@@ -129,6 +129,11 @@ async def on_memory_action(action: cl.Action) -> dict[str, Any]:
     return await handlers.memory_action(PAGE, APP, action.payload)
 
 
+@cl.action_callback("app_token")
+async def on_app_token(action: cl.Action) -> dict[str, Any]:
+    return await handlers.app_token_action(PAGE, APP, action.payload)
+
+
 @cl.action_callback("memory_undo")
 async def on_memory_undo(action: cl.Action) -> dict[str, Any]:
     return await handlers.memory_undo(PAGE, APP, action.payload)

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from chatapp.api.sources import app_source_label
+from chatapp.api.sources import app_name
 from chatapp.database import memory_reads
 from memory import Database
 
@@ -39,13 +39,13 @@ class AccessLog:
             )
 
     def last_reads(self, user_id: str) -> dict[str, dict[str, Any]]:
-        """memory id -> who read it last ("from Claude Desktop (token 'laptop')"), when, and how
-        many reads all apps made, for the user's memories that an app has read."""
+        """memory id -> who read it last ("Claude Desktop (token 'laptop')"), when, and how many
+        reads all apps made, for the user's memories that an app has read."""
         query = sa.select(memory_reads.c.memory_id, memory_reads.c.reader, memory_reads.c.read_at, memory_reads.c.reads)
         with self._database.read() as conn:
             rows = conn.execute(query.where(memory_reads.c.user_id == user_id)).all()
         found: dict[str, dict[str, Any]] = {}
         for memory_id, reader, read_at, reads in sorted(rows, key=lambda r: r[2]):
             total = found.get(memory_id, {}).get("reads", 0) + reads
-            found[memory_id] = {"by": app_source_label(reader) or reader, "at": read_at, "reads": total}
+            found[memory_id] = {"by": app_name(reader) or reader, "at": read_at, "reads": total}
         return found

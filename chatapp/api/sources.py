@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["REST_CLIENT", "app_source", "app_source_label", "client_label"]
+__all__ = ["REST_CLIENT", "app_name", "app_source", "app_source_label", "client_label"]
 
 APP_SOURCE_PREFIX = "app:"
 REST_CLIENT = "the REST API"
@@ -41,8 +41,8 @@ def app_source(client: str, token_name: str) -> str:
     return APP_SOURCE_PREFIX + json.dumps({"app": client, "token": token_name}, ensure_ascii=False)
 
 
-def app_source_label(source: str) -> str | None:
-    """ "from Claude Desktop (token 'laptop')" for an app source; None for any other source."""
+def app_name(source: str) -> str | None:
+    """ "Claude Desktop (token 'laptop')" for an app source; None for any other source."""
     if not source.startswith(APP_SOURCE_PREFIX):
         return None
     try:
@@ -51,4 +51,10 @@ def app_source_label(source: str) -> str | None:
         return None
     if not isinstance(parsed, dict):
         return None
-    return f"from {parsed.get('app') or UNKNOWN_CLIENT} (token '{parsed.get('token') or '?'}')"
+    return f"{parsed.get('app') or UNKNOWN_CLIENT} (token '{parsed.get('token') or '?'}')"
+
+
+def app_source_label(source: str) -> str | None:
+    """ "from Claude Desktop (token 'laptop')", as the history shows a change; None for other sources."""
+    name = app_name(source)
+    return f"from {name}" if name else None

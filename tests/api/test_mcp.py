@@ -80,7 +80,7 @@ def test_add_search_update_delete_and_history_as_claude_desktop(make_stack: Call
     assert [i["memory"] for i in stack.memory.get_all(user_id="alice")["results"]] == ["Lives in Lisbon"]
     assert stack.api.tokens.list("alice")[0]["last_client"] == "Claude Desktop"
     reads = stack.api.access.last_reads("alice")
-    assert {r["by"] for r in reads.values()} == {"from Claude Desktop (token 'laptop')"}
+    assert {r["by"] for r in reads.values()} == {"Claude Desktop (token 'laptop')"}
 
 
 def test_a_second_users_token_sees_nothing_of_the_first(make_stack: Callable[..., Stack]) -> None:

@@ -66,7 +66,7 @@ def test_every_route_answers_with_the_librarys_shapes(make_stack: Callable[..., 
 
     asyncio.run(scenario())
     reads = stack.api.access.last_reads("alice")
-    assert reads[next(iter(reads))]["by"] == "from the REST API (token 'scripts')"
+    assert reads[next(iter(reads))]["by"] == "the REST API (token 'scripts')"
 
 
 def test_a_token_reaches_only_its_users_memories(make_stack: Callable[..., Stack]) -> None:

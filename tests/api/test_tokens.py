@@ -107,8 +107,8 @@ def test_the_access_log_keeps_the_last_reader_of_each_memory(database: Database)
     log.record("bob", ["m3"], desktop)
     reads = log.last_reads("alice")
     assert set(reads) == {"m1", "m2"}
-    assert reads["m1"]["by"] == "from Claude Desktop (token 'laptop')" and reads["m1"]["reads"] == 1
-    assert reads["m2"]["by"] == "from the REST API (token 'scripts')" and reads["m2"]["reads"] == 2
+    assert reads["m1"]["by"] == "Claude Desktop (token 'laptop')" and reads["m1"]["reads"] == 1
+    assert reads["m2"]["by"] == "the REST API (token 'scripts')" and reads["m2"]["reads"] == 2
     log.record("alice", ["m1"], desktop)
     assert log.last_reads("alice")["m1"]["reads"] == 2
     assert set(log.last_reads("bob")) == {"m3"}
