@@ -3,7 +3,9 @@ the calling token's user's memories.
 
 Stateless, with JSON answers: every request stands alone, so any process behind the proxy can
 serve it (MCP clients send no cookie, so nginx's sticky route does not hold them), and a revoked
-token fails at the next request, whichever process gets it. The token is checked here before the
+token fails at the next request, whichever process gets it. Tool results are JSON text without an
+output schema: the SDK checks structured results with jsonschema on both sides, about 2 ms a call
+here (bench/api.py), and a model reads the text anyway. The token is checked here before the
 SDK sees the request; its `initialize` tells which app is calling ("claude-ai": Claude Desktop).
 """
 
@@ -64,22 +66,24 @@ def build_mcp(api: MemoryApi, settings: ApiSettings) -> tuple[FastMCP, Streamabl
     metric = api.memory.config.vector_store.metric_type
 
     @mcp.tool(
+        structured_output=False,
         description="Remember what the user stated about themselves. Call it after the user says something that "
         "should matter in later conversations: a fact about them (name, home, work, family), a preference or dislike, "
         "a plan or date, a decision, or a correction of something remembered. Pass the user's own statement as `text`. "
         "Do not call it for questions, passing remarks, or what you said yourself. With infer=true (the default) the "
         "facts are extracted, and a remembered fact they contradict is updated or deleted; infer=false keeps `text` "
-        "as one memory, word for word. Returns the operations applied (ADD, UPDATE with previous_memory, DELETE)."
+        "as one memory, word for word. Returns the operations applied (ADD, UPDATE with previous_memory, DELETE).",
     )
     async def add_memories(text: str, ctx: Context, infer: bool = True) -> dict[str, Any]:  # type: ignore[type-arg]
         return dict(await api.add(_caller(ctx), "mcp", text, infer=infer))
 
     @mcp.tool(
+        structured_output=False,
         description="Search the user's memories by meaning and keywords. Call it before answering anything that may "
         'depend on the user: their preferences, people, places, plans, projects, or what they told you before ("what '
         'should I cook", "book my usual hotel", "as I said last week"). Use the user\'s words, or the topic, as '
         "`query`. Returns the closest memories first, each with `relevance` (cosine similarity: 1 is the same meaning; "
-        "below about 0.3 is unrelated)."
+        "below about 0.3 is unrelated).",
     )
     async def search_memory(query: str, ctx: Context, limit: int = 10) -> dict[str, Any]:  # type: ignore[type-arg]
         found = await api.search(_caller(ctx), "mcp", query, limit)
@@ -90,26 +94,29 @@ def build_mcp(api: MemoryApi, settings: ApiSettings) -> tuple[FastMCP, Streamabl
         }
 
     @mcp.tool(
+        structured_output=False,
         description="List everything remembered about the user, oldest first, each with its category ("
         + ", ".join(CATEGORIES)
         + "). Call it when the user asks what you know about them, or before cleaning up. `category` keeps one "
-        "category."
+        "category.",
     )
     async def list_memories(ctx: Context, category: str | None = None) -> dict[str, Any]:  # type: ignore[type-arg]
         found = await api.list_memories(_caller(ctx), "mcp", category, limit=1000)
         return {"results": [{**i, "category": categorize(i["memory"], i["metadata"])} for i in found["results"]]}
 
     @mcp.tool(
+        structured_output=False,
         description='Replace one memory\'s text, when the user corrects or refines it ("I moved to Porto", "it\'s '
-        'Tuesdays now"). `memory_id` comes from search_memory or list_memories. The old text stays in its history.'
+        'Tuesdays now"). `memory_id` comes from search_memory or list_memories. The old text stays in its history.',
     )
     async def update_memory(memory_id: str, text: str, ctx: Context) -> dict[str, Any]:  # type: ignore[type-arg]
         return dict(await api.update(_caller(ctx), "mcp", memory_id, text))
 
     @mcp.tool(
+        structured_output=False,
         description="Forget memories: call it when the user asks you to forget something, or a memory is plainly "
         "wrong and the user agrees. `memory_ids` come from search_memory or list_memories. Deleted memories stay in "
-        "the user's Recently deleted, where they can restore them."
+        "the user's Recently deleted, where they can restore them.",
     )
     async def delete_memories(memory_ids: list[str], ctx: Context) -> dict[str, Any]:  # type: ignore[type-arg]
         caller = _caller(ctx)
@@ -125,8 +132,9 @@ def build_mcp(api: MemoryApi, settings: ApiSettings) -> tuple[FastMCP, Streamabl
         return {"deleted": deleted, "not_found": missing, "message": message}
 
     @mcp.tool(
+        structured_output=False,
         description="How one memory changed over time and who changed it (the chat, the user in the panel, or an "
-        "app such as this one), oldest first. Call it when the user asks when or how something was learned."
+        "app such as this one), oldest first. Call it when the user asks when or how something was learned.",
     )
     async def memory_history(memory_id: str, ctx: Context) -> dict[str, Any]:  # type: ignore[type-arg]
         entries = await api.history(_caller(ctx), "mcp", memory_id)

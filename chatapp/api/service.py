@@ -90,7 +90,8 @@ class MemoryApi:
             raise ApiError(401, "this token is unknown or was revoked: make a new one in the Memories panel")
         self.rate.check(caller.token_id)
         client = client_label(mcp_client) if mcp_client is not None else None
-        await asyncio.to_thread(self.tokens.note_use, caller, client)
+        if self.tokens.use_is_news(caller, client):
+            await asyncio.to_thread(self.tokens.note_use, caller, client)
         if client is not None and client != caller.last_client:
             return Caller(caller.user_id, caller.token_id, caller.token_name, caller.last_used_at, client)
         return caller

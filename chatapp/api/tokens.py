@@ -107,13 +107,19 @@ class TokenStore:
             row = conn.execute(query).first()
         return Caller(*row) if row else None
 
+    @staticmethod
+    def use_is_news(caller: Caller, client: str | None = None) -> bool:
+        """Whether `note_use` would write: the last use is over a minute old, or the client changed."""
+        if client is not None and client != caller.last_client:
+            return True
+        last = caller.last_used_at
+        return not last or datetime.fromisoformat(last) <= datetime.now(UTC) - LAST_USE_EVERY
+
     def note_use(self, caller: Caller, client: str | None = None) -> None:
         """Record that the token was used (by `client`, when known); at most once a minute per token,
         unless the client changed."""
-        if client is None or client == caller.last_client:
-            last = caller.last_used_at
-            if last and datetime.fromisoformat(last) > datetime.now(UTC) - LAST_USE_EVERY:
-                return
+        if not self.use_is_news(caller, client):
+            return
         values: dict[str, Any] = {"last_used_at": _now()}
         if client is not None:
             values["last_client"] = client
