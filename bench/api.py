@@ -1,9 +1,9 @@
 """What the MCP server and the REST API cost over the library, and how they hold under concurrent
 clients: the real app (its own process, uvicorn, milvus-lite) on the stub model, 10,000 memories.
 
-1. Latency: the same search queries (limit 10) through `Memory.search` in this process (before the
-   app opens the file), then through MCP `search_memory` (the `mcp` SDK's client, streamable HTTP)
-   and REST `POST /api/v1/search` against the running app, one call at a time.
+1. Latency: each search query (limit 10) through `Memory.search` in this process (on a copy of the
+   app's Milvus file), MCP `search_memory` (the `mcp` SDK's client, streamable HTTP) and REST
+   `POST /api/v1/search` against the running app, in turn, one call at a time.
 2. Load: N concurrent MCP clients of N users, each making CALLS calls, add_memories and
    search_memory in turn: errors, results of another user, and adds missing from the user's
    memories afterwards (read back through REST).
@@ -16,9 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,50 +77,43 @@ def _queries(count: int) -> list[tuple[str, str]]:
     ]
 
 
-def _library_search(memory: Memory, queries: list[tuple[str, str]]) -> list[float]:
-    memory.search("warm up", user_id="user-0", limit=10)
-    times = []
-    for user, text in queries:
-        start = time.perf_counter()
-        memory.search(text, user_id=user, limit=10)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-async def _mcp_search(url: str, tokens: dict[str, str], queries: list[tuple[str, str]]) -> list[float]:
-    times: list[float] = []
+async def _latencies(
+    memory: Memory, base: str, tokens: dict[str, str], queries: list[tuple[str, str]]
+) -> dict[str, list[float]]:
+    """Each query through the library, MCP and REST in turn, so the machine's other work falls on
+    the three alike (the library on a copy of the app's Milvus file: a lite file opens in one process)."""
+    times: dict[str, list[float]] = {"library": [], "mcp": [], "rest": []}
     users = sorted({u for u, _ in queries})
-    async with _sessions(url, {u: tokens[u] for u in users}) as sessions:
-        await call(sessions[users[0]], "search_memory", query="warm up", limit=10)
-        for user, text in queries:
+    async with (
+        _sessions(base + "/memory/mcp", {u: tokens[u] for u in users}) as sessions,
+        httpx.AsyncClient(base_url=base, timeout=60) as http,
+    ):
+        for n, (user, text) in enumerate([(users[0], "warm up"), *queries]):
+            start = time.perf_counter()
+            memory.search(text, user_id=user, limit=10)
+            library = (time.perf_counter() - start) * 1000
             start = time.perf_counter()
             found = await call(sessions[user], "search_memory", query=text, limit=10)
-            times.append((time.perf_counter() - start) * 1000)
+            mcp = (time.perf_counter() - start) * 1000
             assert all(r["user_id"] == user for r in found["results"])
+            start = time.perf_counter()
+            answer = await http.post("/api/v1/search", json={"query": text, "limit": 10}, headers=_auth(tokens[user]))
+            rest = (time.perf_counter() - start) * 1000
+            answer.raise_for_status()
+            if n:  # the first query warms every path
+                times["library"].append(library)
+                times["mcp"].append(mcp)
+                times["rest"].append(rest)
     return times
 
 
 def _sessions(url: str, tokens: dict[str, str]) -> Any:
-    from contextlib import AsyncExitStack, asynccontextmanager
-
     @asynccontextmanager
-    async def opened() -> Any:
+    async def opened() -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             yield {u: await stack.enter_async_context(mcp_session(url, t, "bench")) for u, t in tokens.items()}
 
     return opened()
-
-
-async def _rest_search(base: str, tokens: dict[str, str], queries: list[tuple[str, str]]) -> list[float]:
-    times = []
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        await http.post("/api/v1/search", json={"query": "warm up"}, headers=_auth(tokens["user-0"]))
-        for user, text in queries:
-            start = time.perf_counter()
-            answer = await http.post("/api/v1/search", json={"query": text, "limit": 10}, headers=_auth(tokens[user]))
-            times.append((time.perf_counter() - start) * 1000)
-            answer.raise_for_status()
-    return times
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -186,33 +182,31 @@ def run(size: int, queries: int, clients: int, calls: int) -> dict[str, Any]:
         env = _app_env(data_dir, stub)
         settings = AppSettings.from_env(env)
         data_dir.mkdir(parents=True)
-        asked = _queries(queries)
-        with Memory(settings.memory_config(env)) as memory:
+        config = settings.memory_config(env)
+        with Memory(config) as memory:
             _fill(memory, size)
-            library = _library_search(memory, asked)
+        copy = Path(tmp) / "library" / "milvus.db"
+        copy.parent.mkdir()
+        shutil.copyfile(config.vector_store.uri, copy)
+        library_config = settings.memory_config({**env, "MEMORY_MILVUS_URI": str(copy)})
         database = open_app_database(str(settings.database_file))
         tokens = {f"user-{n}": TokenStore(database).create(f"user-{n}", "bench")[1] for n in range(USERS)}
         database.close()
         app = start_app(data_dir, stub)
         try:
-            mcp = asyncio.run(_mcp_search(app.url + "/memory/mcp", tokens, asked))
-            rest = asyncio.run(_rest_search(app.url, tokens, asked))
+            with Memory(library_config) as library:
+                times = asyncio.run(_latencies(library, app.url, tokens, _queries(queries)))
             load = asyncio.run(_load(app.url, tokens, clients, calls))
         finally:
             stop_app(app)
             stub.stop()
-    latency = {
-        "size": size,
-        "queries": queries,
-        "library_p50_ms": percentile(library, 50),
-        "library_p95_ms": percentile(library, 95),
-        "mcp_p50_ms": percentile(mcp, 50),
-        "mcp_p95_ms": percentile(mcp, 95),
-        "rest_p50_ms": percentile(rest, 50),
-        "rest_p95_ms": percentile(rest, 95),
-    }
-    latency["mcp_over_library_p95_ms"] = latency["mcp_p95_ms"] - latency["library_p95_ms"]
-    latency["rest_over_library_p95_ms"] = latency["rest_p95_ms"] - latency["library_p95_ms"]
+    latency: dict[str, Any] = {"size": size, "queries": queries}
+    for path, values in times.items():
+        latency[f"{path}_p50_ms"] = percentile(values, 50)
+        latency[f"{path}_p95_ms"] = percentile(values, 95)
+    for path in ("mcp", "rest"):
+        latency[f"{path}_over_library_p50_ms"] = latency[f"{path}_p50_ms"] - latency["library_p50_ms"]
+        latency[f"{path}_over_library_p95_ms"] = latency[f"{path}_p95_ms"] - latency["library_p95_ms"]
     return {"latency": latency, "load": load}
 
 

@@ -130,7 +130,7 @@ export default function ConnectApps() {
             ))}
           </div>
           <div className="flex flex-wrap gap-2">
-            <Input style={{ flex: "1 1 9rem", width: "auto" }} value={name} onChange={(e) => setName(e.target.value)} placeholder="Token name, e.g. laptop" aria-label="Token name" data-testid="token-name" />
+            <Input style={{ flex: "1 1 9rem", width: "auto", minWidth: 0 }} value={name} onChange={(e) => setName(e.target.value)} placeholder="Token name, e.g. laptop" aria-label="Token name" data-testid="token-name" />
             <Button size="sm" disabled={busy || !name.trim()} onClick={() => act({ op: "create", name })} data-testid="create-token">Make token</Button>
           </div>
           {fresh ? (

@@ -15,7 +15,16 @@ from playwright.sync_api import Page, expect
 
 from bench.harness.mcp_client import call, mcp_session
 from tests.browser.conftest import RunningApp
-from tests.browser.ui import SIZES, close_memories, is_phone, login, open_memories, send_and_settle, shot, user_name
+from tests.browser.ui import (
+    SIZES,
+    close_memories,
+    login,
+    open_memories,
+    send_and_settle,
+    settled_box,
+    shot,
+    user_name,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -83,6 +92,9 @@ def test_connect_an_app_use_it_see_what_it_did_and_revoke_it(
     page.get_by_test_id("app-choice").filter(has_text="Claude Desktop").click()
     expect(page.get_by_test_id("app-token")).to_have_count(1)
     expect(page.get_by_test_id("token-use")).to_contain_text("never used")
+    overflow = "() => [...document.querySelectorAll('[data-testid=connect-apps] *')].filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible').length"
+    assert page.get_by_test_id("connect-apps").evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "nothing sideways"
+    assert page.evaluate(overflow) == 0
     shot(page, "21-connect-app")
 
     used = _as_claude_desktop(ui_app, token)
@@ -123,7 +135,7 @@ def test_a_new_token_stays_shown_when_a_chat_turn_redraws_the_panel(browser: Any
     send_and_settle(page, "I live in Oslo.")  # the turn's memory update redraws the open panel
     expect(page.get_by_test_id("memory-item").filter(has_text="Lives in Oslo")).to_be_visible()
     expect(page.get_by_test_id("new-token-value")).to_have_text(token)
-    if not is_phone(page):
-        shot(page, "21-token-after-redraw")
+    settled_box(page, "connect-apps")  # the redrawn panel has stopped sliding in
+    shot(page, "21-token-after-redraw")
     page.get_by_test_id("token-done").click()
     expect(page.get_by_test_id("new-token")).to_have_count(0)
