@@ -91,6 +91,34 @@ class ImportResult(BaseModel):
     message: str
 
 
+ERRORS = {
+    "400": "Bad input: the library's message says what to send instead",
+    "401": "No token, or an unknown or revoked one",
+    "404": "No such memory for this token's user",
+    "413": "The body is over API_MAX_BODY_BYTES",
+    "429": "Over API_RATE_LIMIT requests a minute with this token (see Retry-After)",
+    "503": "Milvus, a database or the model cannot be reached: try again later",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}, "type": {"type": "string"}},
+    "required": ["error", "status", "type"],
+}
+
+
+def _documented_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the errors this API answers (FastAPI lists a 422 it never sends)."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+            operation["responses"].update({code: {"description": text, **error} for code, text in ERRORS.items()})
+    document["components"]["schemas"].pop("HTTPValidationError", None)
+    document["components"]["schemas"].pop("ValidationError", None)
+    return document
+
+
 def _problems(exc: RequestValidationError) -> str:
     """What is wrong with a request, in a line: "the body is not JSON", "body.data: Field required"."""
     problems = []
@@ -116,6 +144,14 @@ def build_rest_app(api: MemoryApi, max_body_bytes: int) -> ASGIApp:
         servers=[{"url": API_PREFIX}],
     )
     rest.state.api = api
+    plain_openapi = rest.openapi
+
+    def openapi() -> dict[str, Any]:
+        if rest.openapi_schema is None:
+            rest.openapi_schema = _documented_errors(plain_openapi())
+        return rest.openapi_schema
+
+    rest.openapi = openapi  # type: ignore[method-assign]
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         return error_response(exc)

@@ -173,6 +173,9 @@ def test_the_openapi_document_and_page(make_stack: Callable[..., Stack]) -> None
         assert spec["servers"] == [{"url": "/api/v1"}]
         assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
         assert set(spec["paths"]["/memories/{memory_id}"]) == {"get", "put", "delete"}
+        responses = spec["paths"]["/search"]["post"]["responses"]
+        assert set(responses) == {"200", "400", "401", "404", "413", "429", "503"}, "no 422: bad input is a 400"
+        assert responses["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
         assert "SearchResult" in json.dumps(spec["components"]["schemas"])  # the library's own TypedDicts
         assert page.status_code == 200 and "openapi.json" in page.text and "https://" not in page.text
 
