@@ -68,6 +68,7 @@ bench: $(STAMP) chromium
 	$(BIN)/python -m bench.scenarios --data tests/data/scenarios_own.jsonl
 	$(BIN)/python -m bench.candidates
 	$(BIN)/python -m bench.replies
+	$(BIN)/python -m bench.api
 
 # The library and the app's logic without Chromium, the local models or servers: about a minute.
 test-fast: $(STAMP)

@@ -16,7 +16,7 @@ from chatapp.assets import serve_local_only
 from chatapp.auth import valid_username
 from chatapp.chainlit_page import ChainlitPage
 from chatapp.element_storage import LocalStorageClient
-from chatapp.routes import add_file_route
+from chatapp.routes import add_api_routes, add_file_route
 from chatapp.runtime import Services, start
 from memory import MemoryLayerError
 
@@ -34,6 +34,7 @@ PAGE = ChainlitPage()
 ELEMENTS = LocalStorageClient(APP.settings.data_dir / "elements")
 serve_local_only({"authMode": APP.settings.auth_mode})
 add_file_route(ELEMENTS)
+add_api_routes(APP)
 
 
 @cl.password_auth_callback
@@ -126,6 +127,11 @@ async def on_window_message(data: Any) -> None:
 @cl.action_callback("memory_action")
 async def on_memory_action(action: cl.Action) -> dict[str, Any]:
     return await handlers.memory_action(PAGE, APP, action.payload)
+
+
+@cl.action_callback("app_token")
+async def on_app_token(action: cl.Action) -> dict[str, Any]:
+    return await handlers.app_token_action(PAGE, APP, action.payload)
 
 
 @cl.action_callback("memory_undo")

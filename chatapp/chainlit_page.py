@@ -100,9 +100,11 @@ class ChainlitPage:
 
     async def show_panel(self, props: dict[str, Any]) -> None:
         """A new key each time: Chainlit redraws the panel only for a new key (and set_elements
-        must come before set_title)."""
-        element = cl.CustomElement(name="MemorySidebar", props=props)
-        await cl.ElementSidebar.set_elements([element], key=f"memories-{uuid.uuid4()}")
+        must come before set_title). `props["apps"]`, when there, is "Connect an app" above the memories."""
+        apps = props.pop("apps", None)
+        elements = [cl.CustomElement(name="ConnectApps", props=apps)] if apps is not None else []
+        elements.append(cl.CustomElement(name="MemorySidebar", props=props))
+        await cl.ElementSidebar.set_elements(elements, key=f"memories-{uuid.uuid4()}")
         await cl.ElementSidebar.set_title("Memories")
 
     async def post_state(self, state: dict[str, Any]) -> None:

@@ -24,7 +24,15 @@ from sqlalchemy.engine import Connection
 
 from memory import Database, Migration, migrate, open_database
 
-__all__ = ["CHAINLIT_MIGRATIONS", "app_users", "open_app_database", "upsert", "user_preferences"]
+__all__ = [
+    "CHAINLIT_MIGRATIONS",
+    "api_tokens",
+    "app_users",
+    "memory_reads",
+    "open_app_database",
+    "upsert",
+    "user_preferences",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +135,33 @@ user_preferences = sa.Table(
 )
 
 
+_api = sa.MetaData()
+# Tokens that other apps (MCP clients, scripts) use for one user's memories: only a hash is kept.
+api_tokens = sa.Table(
+    "api_tokens",
+    _api,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("hint", sa.Text, nullable=False),  # the token's last characters, to tell tokens apart
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("last_used_at", sa.Text),
+    sa.Column("last_client", sa.Text),  # the app that used it last: "Claude Desktop", "the REST API"
+    sa.UniqueConstraint("user_id", "name"),
+)
+# The access log: which app last read each memory (through the API), and how often.
+memory_reads = sa.Table(
+    "memory_reads",
+    _api,
+    sa.Column("user_id", sa.Text, primary_key=True),
+    sa.Column("memory_id", sa.Text, primary_key=True),
+    sa.Column("reader", sa.Text, primary_key=True),  # a source as the history records it
+    sa.Column("read_at", sa.Text, nullable=False),
+    sa.Column("reads", sa.Integer, nullable=False, server_default="1"),
+)
+
+
 def _chainlit_tables(conn: Connection) -> None:
     """Chainlit's tables; a SQLite file made before migrations keeps its tables and gets the
     index it lacked (elements_by_thread)."""
@@ -139,6 +174,7 @@ def _chainlit_tables(conn: Connection) -> None:
 CHAINLIT_MIGRATIONS: list[Migration] = [
     (1, _chainlit_tables),
     (2, lambda conn: _app.create_all(conn, checkfirst=True)),
+    (4, lambda conn: _api.create_all(conn, checkfirst=True)),
 ]
 
 

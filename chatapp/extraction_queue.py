@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from memory import AddResult, Memory
+from memory import AddResult, AsyncMemory
 
 __all__ = ["ExtractionQueue"]
 
@@ -17,7 +17,7 @@ OnDone = Callable[[AddResult | None, BaseException | None], Awaitable[None]]
 
 
 class ExtractionQueue:
-    def __init__(self, memory: Memory) -> None:
+    def __init__(self, memory: AsyncMemory) -> None:
         self._memory = memory
         self._tails: dict[str, asyncio.Task[Any]] = {}
 
@@ -31,7 +31,7 @@ class ExtractionQueue:
             result: AddResult | None = None
             error: BaseException | None = None
             try:
-                result = await asyncio.to_thread(self._memory.add, messages, user_id=user_id, source="chat")
+                result = await self._memory.add(messages, user_id=user_id, source="chat")
             except Exception as exc:
                 logger.exception("memory extraction failed for a turn of %r", user_id)
                 error = exc

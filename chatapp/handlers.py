@@ -14,6 +14,7 @@ from typing import Any
 
 import openai
 
+from chatapp.api.panel import add_app_props, token_action
 from chatapp.repetition import without_repeat
 from chatapp.reply import StreamReport
 from chatapp.runtime import Services
@@ -26,6 +27,7 @@ from .page import Page, Reply, Step
 __all__ = [
     "MEMORY_AUTHOR",
     "TEMPORARY_CHAT",
+    "app_token_action",
     "end_chat",
     "history_from_steps",
     "in_background",
@@ -183,7 +185,7 @@ async def recall(page: Page, services: Services, text: str) -> tuple[list[Mappin
     started = _utc_now()
     chosen: list[Mapping[str, Any]] = []
     try:
-        found = await asyncio.to_thread(services.memory.search, text[:8000], user_id=page.user_id, limit=top_k)
+        found = await services.async_memory.search(text[:8000], user_id=page.user_id, limit=top_k)
         chosen = select_memories(found["results"], services.settings.memory_token_budget)
         title, body = recalled_step_text(chosen, services.memory.config.vector_store.metric_type)
     except MemoryLayerError as exc:
@@ -273,6 +275,7 @@ async def _show_notice(
 async def refresh_panel(page: Page, services: Services, notice: str = "", focus: str | None = None) -> None:
     """Show the panel anew; `notice` shows at its top, `focus` scrolls to a memory."""
     props = await asyncio.to_thread(sidebar_props, services.memory, page.user_id, services.mode)
+    await asyncio.to_thread(add_app_props, props, services.api, page.user_id)  # tokens, last reads
     props.update(notice=notice, focus=focus, memory_state=memory_state(page))
     await page.show_panel(props)
     page.session["panel_open"] = True
@@ -304,6 +307,13 @@ async def memory_action(page: Page, services: Services, payload: Any) -> dict[st
     if result.get("ok") and payload.get("op") not in ("export", "search"):
         await refresh_panel(page, services, notice=str(result.get("message", "")), focus=result.get("focus"))
     return result
+
+
+async def app_token_action(page: Page, services: Services, payload: Any) -> dict[str, Any]:
+    """The panel's "Connect an app": make or revoke one of the user's tokens. The answer carries the
+    token list, so the panel is not redrawn (a redraw would hide a token that is shown once)."""
+    payload = payload if isinstance(payload, dict) else {}
+    return await asyncio.to_thread(token_action, services.api, page.user_id, payload)
 
 
 async def memory_undo(page: Page, services: Services, payload: Any) -> dict[str, Any]:

@@ -7,7 +7,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from chatapp.api.sources import app_source_label
 from chatapp.categories import CATEGORIES, categorize
+from chatapp.transfer import TransferError, export_document, texts_to_import
 from chatapp.turn import relevance
 from memory import AddResult, InvalidInputError, Memory, MemoryNotFoundError
 
@@ -19,7 +21,6 @@ NOT_YOURS = "That memory is not yours or no longer exists; nothing was changed."
 SIDEBAR_LIMIT = 500
 DELETED_LIMIT = 50
 SEARCH_LIMIT = 10
-IMPORT_LIMIT = 2000
 # Meaning search keeps the hits whose relevance is within this of the best one's, so a query that
 # matches one memory well does not list the whole panel (the panel also shows text matches).
 SEARCH_SCORE_SPREAD = 0.08
@@ -67,7 +68,8 @@ def sidebar_props(memory: Memory, user_id: str, mode: str) -> dict[str, Any]:
 
 def _source_label(entry: Mapping[str, Any]) -> str:
     source = str(entry.get("source") or "unknown")
-    return SOURCE_LABEL.get(source, "before changes were attributed" if source == "unknown" else source)
+    app = app_source_label(source)  # "from Claude Desktop (token 'laptop')"
+    return app or SOURCE_LABEL.get(source, "before changes were attributed" if source == "unknown" else source)
 
 
 class MemoryActions:
@@ -140,7 +142,7 @@ class MemoryActions:
     def _export(self, user_id: str) -> dict[str, Any]:
         items = self._memory.get_all(user_id=user_id, limit=16_384)["results"]
         histories = self._memory.histories([i["id"] for i in items], user_id=user_id)
-        export = {"user_id": user_id, "memories": [{**i, "history": histories.get(i["id"], [])} for i in items]}
+        export = export_document(user_id, items, histories)
         return {
             "ok": True,
             "message": f"Exported {len(items)} memories.",
@@ -151,22 +153,15 @@ class MemoryActions:
         """Memories from an export file (ours, or any JSON list of texts): each text not already
         held is added, attributed to "import". The ids and history of the file are not reused."""
         try:
-            data = json.loads(str(raw))
-        except ValueError:
-            return {"ok": False, "message": "That file is not JSON; nothing was imported."}
-        entries = data.get("memories") if isinstance(data, dict) else data
-        if not isinstance(entries, list):
-            return {"ok": False, "message": "The file has no list of memories; nothing was imported."}
-        texts = [e.get("memory") if isinstance(e, dict) else e for e in entries]
-        wanted = list(dict.fromkeys(t.strip() for t in texts if isinstance(t, str) and t.strip()))
-        if len(wanted) > IMPORT_LIMIT:
-            return {"ok": False, "message": f"The file has {len(wanted):,} memories; at most {IMPORT_LIMIT:,} at once."}
+            wanted, entries = texts_to_import(str(raw))
+        except TransferError as exc:
+            return {"ok": False, "message": str(exc)}
         held = {i["memory"] for i in self._memory.get_all(user_id=user_id, limit=16_384)["results"]}
         new = [t for t in wanted if t not in held]
         for start in range(0, len(new), 100):
             batch = [{"role": "user", "content": t} for t in new[start : start + 100]]
             self._memory.add(batch, user_id=user_id, infer=False, source="import")
-        skipped = len(texts) - len(new)
+        skipped = entries - len(new)
         return {
             "ok": True,
             "message": f"Imported {len(new)} memories" + (f"; {skipped} already held or empty." if skipped else "."),

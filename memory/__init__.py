@@ -1,6 +1,6 @@
 """Long-term memory for chat applications, with the API of Mem0 on Milvus.
 
-from memory import Memory
+from memory import Memory   # or AsyncMemory, the same methods as coroutines
 m = Memory.from_config({"vector_store": {"provider": "milvus", "config": {"url": "./milvus.db"}}})
 m.add("I am working on improving my tennis skills.", user_id="alice")
 
@@ -8,7 +8,7 @@ Everything public is named here (a test pins `__all__`): the tutorial's API, its
 and result types, the error tree, and what an application around it reuses (prompt templates as
 files, token counts that work offline, the relational database helpers for SQLite or PostgreSQL
 with versioned migrations). The modules behind it are the library's rooms: `_memory` (the
-facade), `models`, `store/` (Milvus), `history/` (history and scope locks), `providers/`
+facade; `_async` makes its coroutines), `models`, `store/` (Milvus), `history/` (history and scope locks), `providers/`
 (embedders, the chat model's JSON call), `extract/` (extractors).
 """
 
@@ -17,6 +17,7 @@ from .milvus_env import shield
 shield()  # before pymilvus is imported (by .store): see milvus_env.py
 
 # ruff: noqa: E402
+from ._async import AsyncMemory
 from ._memory import Memory
 from .config import EmbedderConfig, LLMConfig, MemoryConfig, VectorStoreConfig, milvus_uri_from_env
 from .errors import (
@@ -48,6 +49,7 @@ from .types import (
 __all__ = [
     "AddResult",
     "AddResultItem",
+    "AsyncMemory",
     "ConfigError",
     "Database",
     "DeletedMemory",

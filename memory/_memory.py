@@ -51,7 +51,8 @@ class Memory:
         self.config = config or MemoryConfig.from_env()
         self._today = today
         self.embedder: Embedder = build_embedder(self.config.embedder)
-        self._extractor = build_extractor(self.config, ChatClient(self.config.llm))
+        self._chat = ChatClient(self.config.llm)
+        self._extractor = build_extractor(self.config, self._chat)
         self._store, self._history, locks = self._open_stores()
         try:  # what a crash left halfway is settled, each scope under its lock
             self._writer = Writer(self._store, self._history, locks)

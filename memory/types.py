@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired
+
+# typing_extensions' TypedDict (pydantic's own dependency): pydantic, and so FastAPI, can read it on
+# Python 3.11 and describe these shapes (the REST API's OpenAPI document uses them).
+from typing_extensions import TypedDict
 
 __all__ = [
     "AddResult",

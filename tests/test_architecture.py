@@ -43,6 +43,7 @@ def test_the_public_surface_is_pinned() -> None:
     assert memory.__all__ == [
         "AddResult",
         "AddResultItem",
+        "AsyncMemory",
         "ConfigError",
         "Database",
         "DeletedMemory",

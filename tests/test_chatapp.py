@@ -21,7 +21,7 @@ from chatapp.preferences import Preferences, UserPreferences
 from chatapp.settings import AppSettings
 from chatapp.sidebar import NOT_YOURS, MemoryActions, notice_changes, sidebar_props
 from chatapp.turn import build_messages, fit_history, select_memories
-from memory import AddResult, ConfigError, Memory
+from memory import AddResult, AsyncMemory, ConfigError, Memory
 from tests.processes import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ def test_extraction_runs_in_order_per_user_and_reports_failures(make_memory: Cal
         )
 
     async def scenario() -> None:
-        queue = ExtractionQueue(m)
+        queue = ExtractionQueue(AsyncMemory(memory=m))
         for text in ("I live in Paris.", "I live in Rome.", "I live in Oslo."):
             queue.submit("alice", [{"role": "user", "content": text}], on_done)
         queue.submit("bob", [{"role": "user", "content": "   "}], on_done)
@@ -258,5 +258,5 @@ def test_a_chainlit_database_made_before_migrations_is_brought_up_to_date(tmp_pa
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()
     assert {"elements_by_thread", "steps_by_thread", "threads_by_user"} <= indexes
-    assert applied == [("chatapp", 1), ("chatapp", 2)] and kept == [("Kept",)]
+    assert applied == [("chatapp", 1), ("chatapp", 2), ("chatapp", 4)] and kept == [("Kept",)]
     assert {"app_users", "user_preferences"} <= tables

@@ -48,6 +48,7 @@ class Recorded:
     path: str
     body: dict[str, Any]
     at: float = field(default_factory=time.perf_counter)  # when it arrived (bench/load.py's time split)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
     @property
     def is_json_request(self) -> bool:
@@ -180,7 +181,8 @@ class StubOpenAI:
                     self._json(400, {"error": {"message": "invalid JSON body"}})
                     return
                 with stub._lock:
-                    stub.requests.append(Recorded(self.path, body))
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    stub.requests.append(Recorded(self.path, body, headers=headers))
                 if self.path.endswith("/embeddings"):
                     self._embeddings(body)
                 elif self.path.endswith("/chat/completions"):

@@ -12,6 +12,7 @@ import openai
 
 from ..config import LLMConfig
 from ..errors import ConfigError, ModelError
+from .clients import OpenAIClients
 
 __all__ = ["ChatClient", "parse_json_object"]
 
@@ -26,27 +27,28 @@ class ChatClient:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
         self._schema_supported = True
-        self._client: openai.OpenAI | None = None
+        self._clients: OpenAIClients | None = None
 
     @property
     def model(self) -> str:
         return self.config.model
 
     @property
-    def client(self) -> openai.OpenAI:
+    def clients(self) -> OpenAIClients:
+        """The SDK's sync client, and its async one inside an `AsyncMemory` call (clients.py)."""
         if self.config.provider == "local":
             raise ConfigError(
                 "the offline chat model is too small to extract memories: use the heuristic extractor "
                 "(the default without an API key), or set OPENAI_API_KEY / OPENAI_BASE_URL for the LLM extractor"
             )
-        if self._client is None:
-            self._client = openai.OpenAI(
+        if self._clients is None:
+            self._clients = OpenAIClients(
                 api_key=self.config.api_key or "not-needed",
                 base_url=self.config.base_url,
                 timeout=self.config.timeout,
                 max_retries=self.config.max_retries,
             )
-        return self._client
+        return self._clients
 
     def complete_json(self, messages: list[Message], name: str, schema: dict[str, Any]) -> str:
         """One chat completion constrained to `schema`; returns the raw content.
@@ -68,12 +70,13 @@ class ChatClient:
 
     def _complete(self, messages: list[Message], response_format: dict[str, Any]) -> str:
         try:
-            create: Any = self.client.chat.completions.create
-            response = create(
-                model=self.config.model,
-                messages=messages,
-                temperature=self.config.temperature,
-                response_format=response_format,
+            response = self.clients.run(
+                lambda client: client.chat.completions.create(
+                    model=self.config.model,
+                    messages=messages,
+                    temperature=self.config.temperature,
+                    response_format=response_format,
+                )
             )
         except openai.BadRequestError:
             raise
@@ -82,6 +85,10 @@ class ChatClient:
         if not response.choices:
             return ""
         return response.choices[0].message.content or ""
+
+    async def aclose(self) -> None:
+        if self._clients is not None:
+            await self._clients.aclose()
 
     @property
     def where(self) -> str:

@@ -11,6 +11,7 @@ import openai
 
 from ..config import EmbedderConfig
 from ..errors import ModelError
+from .clients import OpenAIClients
 
 __all__ = ["Embedder", "LocalE5Embedder", "OpenAIEmbedder", "Purpose", "build_embedder"]
 
@@ -35,13 +36,18 @@ class Embedder(Protocol):
         """One vector per text, in one request."""
         ...
 
+    async def aclose(self) -> None:
+        """Close what the running event loop holds (an async HTTP client)."""
+        ...
+
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible /v1/embeddings endpoint (OpenAI, Ollama, vLLM, the test stub)."""
+    """Any OpenAI-compatible /v1/embeddings endpoint (OpenAI, Ollama, vLLM, the test stub), through
+    the SDK's sync client, or its async one inside an `AsyncMemory` call (clients.py)."""
 
     def __init__(self, config: EmbedderConfig) -> None:
         self._config = config
-        self._client = openai.OpenAI(
+        self._clients = OpenAIClients(
             api_key=config.api_key or "not-needed",
             base_url=config.base_url,
             timeout=config.timeout,
@@ -64,7 +70,9 @@ class OpenAIEmbedder:
         if self._config.dims and self._config.model.startswith("text-embedding-3"):
             kwargs["dimensions"] = self._config.dims
         try:
-            response = self._client.embeddings.create(model=self._config.model, input=list(texts), **kwargs)
+            response = self._clients.run(
+                lambda client: client.embeddings.create(model=self._config.model, input=list(texts), **kwargs)
+            )
         except openai.APIError as exc:
             raise ModelError(f"embedding request to {self._where} failed: {exc}") from exc
         vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
@@ -75,6 +83,9 @@ class OpenAIEmbedder:
     @property
     def _where(self) -> str:
         return self._config.base_url or "api.openai.com"
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()
 
 
 class LocalE5Embedder:
@@ -105,6 +116,9 @@ class LocalE5Embedder:
         if matrix.ndim == 1:
             matrix = matrix.reshape(1, -1)
         return [row.tolist() for row in matrix]
+
+    async def aclose(self) -> None:
+        """Nothing held per event loop."""
 
 
 def build_embedder(config: EmbedderConfig) -> Embedder:

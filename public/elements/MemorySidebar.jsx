@@ -5,7 +5,8 @@ import { Textarea } from "@/components/ui/textarea";
 
 // The Memories panel. `props` is injected by Chainlit (chatapp/sidebar.py `sidebar_props`, app.py):
 // { user, mode, notice, focus, memory_state, categories, limit,
-//   memories: [{ id, memory, category, created_at, updated_at, history: [{ ..., source, source_label }] }],
+//   memories: [{ id, memory, category, created_at, updated_at, history: [{ ..., source, source_label }],
+//                last_read: { by, at, reads } | null (an app's last read, chatapp/api/panel.py) }],
 //   deleted: [{ id, memory, deleted_at, source }] }.
 // Every change goes through callAction("memory_action"); the server checks the owner.
 // Styles that Chainlit's Tailwind build lacks come from public/memory-ui.css (mc-* classes).
@@ -105,6 +106,7 @@ function MemoryCard({ item, act, busy, focused, match }) {
         <span className="rounded bg-muted px-1.5 py-0.5 text-foreground" data-testid="memory-category">{item.category}</span>
         <span>{changed}</span>
         {match !== undefined ? <span data-testid="meaning-match">by meaning, relevance {match.toFixed(2)}</span> : null}
+        {item.last_read ? <span data-testid="last-read">Last read by {item.last_read.by} · {when(item.last_read.at)}</span> : null}
       </div>
       {mode === "confirm-delete" ? (
         <div className="mt-2 flex flex-wrap items-center gap-2 text-sm">
@@ -160,6 +162,7 @@ function RecentlyDeleted({ deleted, act, busy }) {
 export default function MemorySidebar() {
   const [filter, setFilter] = useState("");
   const [category, setCategory] = useState("");
+  const [source, setSource] = useState("");
   const [meaning, setMeaning] = useState({ query: "", hits: [] });
   const [status, setStatus] = useState(props.notice || "");
   const [busy, setBusy] = useState(false);
@@ -235,9 +238,13 @@ export default function MemorySidebar() {
     return () => clearTimeout(timer);
   }, [filter]);
 
+  // Who changed the memories: "from chat", "edited in the panel", "from Claude Desktop (token 'laptop')", ...
+  const sources = useMemo(() => [...new Set(memories.flatMap((m) => m.history.map((h) => h.source_label)))].sort(), [memories]);
   const { shown, scores } = useMemo(() => {
     const needle = filter.trim().toLowerCase();
-    const inCategory = memories.filter((m) => !category || m.category === category);
+    const inCategory = memories.filter(
+      (m) => (!category || m.category === category) && (!source || m.history.some((h) => h.source_label === source))
+    );
     if (!needle) return { shown: inCategory, scores: {} };
     const byText = inCategory.filter((m) => m.memory.toLowerCase().includes(needle) || m.category.toLowerCase().includes(needle));
     const textIds = new Set(byText.map((m) => m.id));
@@ -253,7 +260,7 @@ export default function MemorySidebar() {
       }
     }
     return { shown: [...byText, ...byMeaning], scores };
-  }, [filter, category, meaning, memories]);
+  }, [filter, category, source, meaning, memories]);
 
   async function act(payload) {
     setBusy(true);
@@ -286,7 +293,7 @@ export default function MemorySidebar() {
     await act({ op: "import", json: await file.text() });
   }
 
-  const filtering = Boolean(filter.trim() || category);
+  const filtering = Boolean(filter.trim() || category || source);
   const count = memories.length;
   return (
     <div className="flex flex-col gap-3 p-1 text-foreground w-full min-w-0" data-testid="memory-sidebar">
@@ -309,6 +316,12 @@ export default function MemorySidebar() {
             </button>
           ))}
         </div>
+      ) : null}
+      {sources.length > 1 ? (
+        <select className="mc-select" value={source} onChange={(e) => setSource(e.target.value)} aria-label="Changed by" data-testid="source-filter">
+          <option value="">Changed by anyone</option>
+          {sources.map((s) => <option key={s} value={s}>{s}</option>)}
+        </select>
       ) : null}
       <div className="flex flex-wrap gap-2">
         <Button size="sm" variant="outline" disabled={busy} onClick={() => setAdding(!adding)} data-testid="add-memory">
@@ -375,7 +388,7 @@ export default function MemorySidebar() {
           No memories yet. Tell me about yourself and I will remember, or add one by hand.
         </p>
       ) : shown.length === 0 ? (
-        <p className="text-sm text-muted-foreground" data-testid="memory-no-match">No memory matches “{filter || category}”.</p>
+        <p className="text-sm text-muted-foreground" data-testid="memory-no-match">No memory matches “{filter || category || source}”.</p>
       ) : (
         <ul className="flex flex-col gap-2" data-testid="memory-list">
           {shown.map((item) => (

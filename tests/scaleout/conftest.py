@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.servers import MilvusServer, Postgres, milvus_server, postgres
+from bench.harness.servers import MilvusServer, Postgres, RunningCluster, app_cluster, milvus_server, postgres
+from bench.harness.stub_openai import StubOpenAI
 from tests.browser.conftest import browser
 
 __all__ = ["browser"]
@@ -49,3 +50,15 @@ def server_config(milvus: MilvusServer, collection: str, tmp_path: Path) -> dict
         "vector_store": {"provider": "milvus", "config": {"url": milvus.uri, "collection_name": collection}},
         "history_db_path": str(tmp_path / "history.sqlite"),
     }
+
+
+@pytest.fixture(scope="package")
+def cluster(pg: Postgres, milvus: MilvusServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster]:
+    """`python -m chatapp.cluster --processes 2` behind nginx, shared by test_cluster.py and
+    test_api_cluster.py (each test has users of its own)."""
+    stub = StubOpenAI().start()
+    try:
+        with app_cluster(tmp_path_factory.mktemp("cluster"), pg.create_database("cluster"), milvus, stub, 2) as running:
+            yield running
+    finally:
+        stub.stop()

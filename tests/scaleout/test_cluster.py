@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -14,22 +13,11 @@ import pytest
 
 from bench.harness.apprunner import ARTIFACTS
 from bench.harness.chat_client import ChatClient
-from bench.harness.servers import MilvusServer, Postgres, RunningCluster, app_cluster
-from bench.harness.stub_openai import StubOpenAI
+from bench.harness.servers import RunningCluster
 from memory import Memory, MemoryConfig
 from tests.reliability.checks import assert_consistent
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cluster(pg: Postgres, milvus: MilvusServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster]:
-    stub = StubOpenAI().start()
-    try:
-        with app_cluster(tmp_path_factory.mktemp("cluster"), pg.create_database("cluster"), milvus, stub, 2) as running:
-            yield running
-    finally:
-        stub.stop()
 
 
 async def _chat(url: str, user: str, text: str) -> tuple[ChatClient, Any]:
